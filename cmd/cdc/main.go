@@ -1,0 +1,32 @@
+// Command cdc is the engine's one binary: an embedded SQL shell and the sqllogictest runner.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage: cdc <command> [flags]
+
+commands:
+  sql   run SQL on an embedded engine (interactive on a terminal, else statements from stdin)
+  slt   run sqllogictest scripts: cdc slt [--mode query|view] FILE|DIR...
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "sql":
+		os.Exit(runSQL(os.Args[2:]))
+	case "slt":
+		os.Exit(runSLT(os.Args[2:]))
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "cdc: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/shell"
+)
+
+// runSQL is `cdc sql`: an embedded engine on a data directory.
+func runSQL(args []string) int {
+	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
+	dir := fs.String("data", "./cdc-data", "data directory (empty string: in memory)")
+	exec := fs.String("e", "", "run these ;-separated statements and exit")
+	force := fs.Bool("force", false, "continue after errors")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	interactive := *exec == "" && shell.IsTerminal()
+	ctx := context.Background()
+	if !interactive {
+		// In a script, Ctrl-C stops everything; interactively it only cancels a statement.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+	}
+	e, err := engine.Open(ctx, engine.Options{Dir: *dir})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
+		return 1
+	}
+	defer e.Close()
+	sess := e.NewSession()
+	defer sess.Close()
+	sh := &shell.Shell{Exec: sess.Exec, Out: os.Stdout, Err: os.Stderr, Force: *force}
+	switch {
+	case *exec != "":
+		return sh.RunScript(ctx, strings.NewReader(*exec))
+	case interactive:
+		return sh.Interactive(ctx, "cdc> ")
+	default:
+		return sh.RunScript(ctx, bufio.NewReader(os.Stdin))
+	}
+}

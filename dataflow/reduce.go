@@ -1,0 +1,474 @@
+package dataflow
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cdc-dev/cdc/sqlerr"
+	"vitess.io/vitess/go/mysql/decimal"
+)
+
+// AggFunc is an aggregate function.
+type AggFunc uint8
+
+// The aggregate functions Reduce maintains.
+const (
+	AggCountStar AggFunc = iota
+	AggCount
+	AggSum
+	AggAvg
+	AggMin
+	AggMax
+)
+
+var aggNames = [...]string{"count(*)", "count", "sum", "avg", "min", "max"}
+
+// Aggregate is one aggregate of a Reduce: Func over input column Arg.
+type Aggregate struct {
+	Func     AggFunc
+	Arg      int  // input column; ignored for AggCountStar
+	ArgKind  Kind // kind of the input column
+	Distinct bool
+}
+
+// ResultKind is the kind of the aggregate's values.
+func (a Aggregate) ResultKind() Kind {
+	switch a.Func {
+	case AggCountStar, AggCount:
+		return KindInt
+	case AggSum:
+		return sumKind(a.ArgKind)
+	case AggAvg:
+		if k := sumKind(a.ArgKind); k == KindFloat {
+			return KindFloat
+		}
+		return KindDecimal
+	default:
+		return a.ArgKind
+	}
+}
+
+// needsValues reports whether the aggregate keeps a per-group multiset of its values.
+func (a Aggregate) needsValues() bool {
+	return a.Func == AggMin || a.Func == AggMax || (a.Distinct && a.Func != AggCountStar)
+}
+
+func sumKind(k Kind) Kind {
+	switch k {
+	case KindInt, KindNull:
+		return KindInt
+	case KindDecimal:
+		return KindDecimal
+	}
+	return KindFloat
+}
+
+// Reduce maintains GROUP BY aggregates.
+//
+// Output rows are the group columns followed by one column per aggregate. State holds one
+// accumulator row per group: the group columns, the row count, then per aggregate its count
+// of non-NULL values and its running sum (or current extreme for MIN/MAX). COUNT, SUM and
+// AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT aggregates also keep
+// Values[i], an ordered multiset of the aggregate's values per group keyed by (group,
+// value), so a retraction of the current extreme finds the next one without a rescan. Only
+// groups touched by an epoch are read or written. A Global reduce (no GROUP BY) always has
+// exactly one output row, also over an empty input.
+type Reduce struct {
+	GroupBy []int
+	Aggs    []Aggregate
+	Global  bool
+	State   Arrangement
+	Values  []Arrangement // per aggregate; nil where needsValues is false
+}
+
+type groupDelta struct {
+	key     []byte
+	group   Row
+	updates []Update
+}
+
+// Step updates the touched groups and emits the retraction of each one's old row and its
+// new row.
+func (o *Reduce) Step(ep *Epoch, in [][]Update) ([]Update, error) {
+	groups, order := o.groupInput(in[0])
+	if o.Global && ep.Hydrate && len(order) == 0 {
+		order = append(order, "")
+		groups[""] = &groupDelta{key: nil, group: Row{}}
+	}
+	var out []Update
+	var stateUps []KeyedUpdate
+	valueUps := make([][]KeyedUpdate, len(o.Aggs))
+	for _, k := range order {
+		g := groups[k]
+		old, err := o.readState(g.key)
+		if err != nil {
+			return nil, err
+		}
+		acc := o.newAccumulator(g.group, old)
+		if err := o.accumulate(acc, g, valueUps); err != nil {
+			return nil, err
+		}
+		rows := acc[len(o.GroupBy)].Int()
+		if old != nil {
+			out = append(out, Update{Row: o.output(old), Time: ep.Time, Diff: -1})
+			stateUps = append(stateUps, KeyedUpdate{Key: g.key, Row: old, Diff: -1})
+		}
+		if rows > 0 || o.Global {
+			if rows < 0 {
+				return nil, fmt.Errorf("reduce: group has %d rows", rows)
+			}
+			out = append(out, Update{Row: o.output(acc), Time: ep.Time, Diff: 1})
+			stateUps = append(stateUps, KeyedUpdate{Key: g.key, Row: acc, Diff: 1})
+		} else if rows < 0 {
+			return nil, fmt.Errorf("reduce: group has %d rows", rows)
+		}
+	}
+	ep.Stage(o.State, stateUps)
+	for i, a := range o.Values {
+		if a != nil {
+			ep.Stage(a, valueUps[i])
+		}
+	}
+	return Consolidate(out), nil
+}
+
+// groupInput splits the input by group key, in sorted key order.
+func (o *Reduce) groupInput(in []Update) (map[string]*groupDelta, []string) {
+	groups := make(map[string]*groupDelta)
+	var order []string
+	var buf []byte
+	for _, u := range in {
+		buf = AppendColumnsKey(buf[:0], u.Row, o.GroupBy)
+		g, ok := groups[string(buf)]
+		if !ok {
+			group := make(Row, len(o.GroupBy))
+			for i, c := range o.GroupBy {
+				group[i] = u.Row[c]
+			}
+			g = &groupDelta{key: bytes.Clone(buf), group: group}
+			groups[string(buf)] = g
+			order = append(order, string(buf))
+		}
+		g.updates = append(g.updates, u)
+	}
+	slices.Sort(order)
+	return groups, order
+}
+
+func (o *Reduce) readState(key []byte) (Row, error) {
+	var old Row
+	err := o.State.Get(key, func(r Row, c Diff) bool {
+		old = r
+		return false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reduce state %s: %w", o.State.Name(), err)
+	}
+	return old, nil
+}
+
+// newAccumulator copies old, or makes the accumulator of an empty group.
+func (o *Reduce) newAccumulator(group Row, old Row) Row {
+	if old != nil {
+		return slices.Clone(old)
+	}
+	acc := make(Row, 0, len(o.GroupBy)+1+2*len(o.Aggs))
+	acc = append(acc, group...)
+	acc = append(acc, NewInt(0))
+	for range o.Aggs {
+		acc = append(acc, NewInt(0), Null)
+	}
+	return acc
+}
+
+// accumulate applies a group's updates to its accumulator and collects value changes.
+func (o *Reduce) accumulate(acc Row, g *groupDelta, valueUps [][]KeyedUpdate) error {
+	base := len(o.GroupBy)
+	var rows Diff
+	for _, u := range g.updates {
+		rows += u.Diff
+	}
+	acc[base] = NewInt(acc[base].Int() + rows)
+	for i, a := range o.Aggs {
+		cnt, val := base+1+2*i, base+2+2*i
+		switch {
+		case a.Func == AggCountStar:
+			acc[cnt] = NewInt(acc[cnt].Int() + rows)
+		case a.needsValues():
+			ups, err := o.accumulateValues(acc, cnt, val, i, a, g)
+			if err != nil {
+				return err
+			}
+			valueUps[i] = append(valueUps[i], ups...)
+		default:
+			for _, u := range g.updates {
+				v := u.Row[a.Arg]
+				if v.IsNull() {
+					continue
+				}
+				acc[cnt] = NewInt(acc[cnt].Int() + u.Diff)
+				if a.Func == AggSum || a.Func == AggAvg {
+					s, err := addScaled(acc[val], v, u.Diff, sumKind(a.ArgKind))
+					if err != nil {
+						return err
+					}
+					acc[val] = s
+				}
+			}
+			if acc[cnt].Int() == 0 {
+				acc[val] = Null
+			}
+		}
+	}
+	return nil
+}
+
+// accumulateValues maintains an aggregate that keeps its values: DISTINCT aggregates see a
+// value enter or leave when its count crosses zero; MIN and MAX find their new extreme.
+func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *groupDelta) ([]KeyedUpdate, error) {
+	arr := o.Values[i]
+	// Net change per value in this epoch, sorted by value encoding.
+	type valueDelta struct {
+		enc  string
+		v    Datum
+		diff Diff
+	}
+	byEnc := make(map[string]*valueDelta)
+	var deltas []*valueDelta
+	var buf []byte
+	for _, u := range g.updates {
+		v := u.Row[a.Arg]
+		if v.IsNull() {
+			continue
+		}
+		buf = AppendKey(buf[:0], v)
+		d, ok := byEnc[string(buf)]
+		if !ok {
+			d = &valueDelta{enc: string(buf), v: v}
+			byEnc[d.enc] = d
+			deltas = append(deltas, d)
+		}
+		d.diff += u.Diff
+	}
+	slices.SortFunc(deltas, func(x, y *valueDelta) int { return strings.Compare(x.enc, y.enc) })
+	var ups []KeyedUpdate
+	oldCount := func(enc string) (Diff, error) {
+		var c Diff
+		key := append(slices.Clone(g.key), enc...)
+		err := arr.Get(key, func(_ Row, n Diff) bool { c = n; return false })
+		return c, err
+	}
+	for _, d := range deltas {
+		if d.diff == 0 {
+			continue
+		}
+		key := append(slices.Clone(g.key), d.enc...)
+		ups = append(ups, KeyedUpdate{Key: key, Row: Row{d.v}, Diff: d.diff})
+		if a.Func == AggMin || a.Func == AggMax {
+			continue
+		}
+		before, err := oldCount(d.enc)
+		if err != nil {
+			return nil, err
+		}
+		after := before + d.diff
+		var sign Diff
+		switch {
+		case before <= 0 && after > 0:
+			sign = 1
+		case before > 0 && after <= 0:
+			sign = -1
+		default:
+			continue
+		}
+		acc[cnt] = NewInt(acc[cnt].Int() + sign)
+		if a.Func == AggSum || a.Func == AggAvg {
+			s, err := addScaled(acc[val], d.v, sign, sumKind(a.ArgKind))
+			if err != nil {
+				return nil, err
+			}
+			acc[val] = s
+		}
+	}
+	if a.Func != AggMin && a.Func != AggMax {
+		if acc[cnt].Int() == 0 {
+			acc[val] = Null
+		}
+		return ups, nil
+	}
+	// MIN/MAX: the first value, in the aggregate's direction, whose count stays positive.
+	var total Diff
+	for _, d := range deltas {
+		total += d.diff
+	}
+	acc[cnt] = NewInt(acc[cnt].Int() + total)
+	if acc[cnt].Int() == 0 {
+		acc[val] = Null
+		return ups, nil
+	}
+	var best Datum
+	found := false
+	better := func(v Datum) bool {
+		if !found {
+			return true
+		}
+		c := Compare(v, best)
+		return (a.Func == AggMin && c < 0) || (a.Func == AggMax && c > 0)
+	}
+	visit := func(r Row, n Diff) bool {
+		buf = AppendKey(buf[:0], r[0])
+		if d, ok := byEnc[string(buf)]; ok {
+			n += d.diff
+		}
+		if n > 0 {
+			best, found = r[0], true
+			return false
+		}
+		return true
+	}
+	var err error
+	if a.Func == AggMin {
+		err = arr.Get(g.key, visit)
+	} else {
+		err = arr.GetReverse(g.key, visit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reduce values %s: %w", arr.Name(), err)
+	}
+	for _, d := range deltas {
+		if d.diff <= 0 || !better(d.v) {
+			continue
+		}
+		before, err := oldCount(d.enc)
+		if err != nil {
+			return nil, err
+		}
+		if before+d.diff > 0 {
+			best, found = d.v, true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("reduce %s: group has values but no extreme", arr.Name())
+	}
+	acc[val] = best
+	return ups, nil
+}
+
+// output computes the output row of an accumulator.
+func (o *Reduce) output(acc Row) Row {
+	base := len(o.GroupBy)
+	row := make(Row, base+len(o.Aggs))
+	copy(row, acc[:base])
+	for i, a := range o.Aggs {
+		cnt, val := acc[base+1+2*i], acc[base+2+2*i]
+		switch a.Func {
+		case AggCountStar, AggCount:
+			row[base+i] = cnt
+		case AggAvg:
+			row[base+i] = average(val, cnt.Int())
+		default:
+			row[base+i] = val
+		}
+	}
+	return row
+}
+
+// average divides a sum by a count as MySQL's AVG does: DOUBLE stays DOUBLE, exact sums
+// become DECIMAL with four more digits of scale.
+func average(sum Datum, n int64) Datum {
+	if n == 0 || sum.IsNull() {
+		return Null
+	}
+	switch sum.Kind() {
+	case KindFloat:
+		return NewFloat(sum.Float() / float64(n))
+	case KindInt:
+		return NewDecimal(decimal.NewFromInt(sum.Int()).Div(decimal.NewFromInt(n), 4))
+	}
+	return NewDecimal(sum.Decimal().Div(decimal.NewFromInt(n), 4))
+}
+
+// addScaled returns sum + v*diff in the sum's kind; NULL sum counts as zero.
+func addScaled(sum, v Datum, diff Diff, kind Kind) (Datum, error) {
+	switch kind {
+	case KindInt:
+		x := v.Int()
+		if v.Kind() != KindInt {
+			f, _ := v.ToFloat()
+			x = int64(f)
+		}
+		prod, ok := mulInt(x, diff)
+		if !ok {
+			return Null, sqlerr.New(sqlerr.DataOutOfRange, "BIGINT value is out of range in 'sum'")
+		}
+		s := sum.Int()
+		r := s + prod
+		if (r > s) != (prod > 0) && prod != 0 {
+			return Null, sqlerr.New(sqlerr.DataOutOfRange, "BIGINT value is out of range in 'sum'")
+		}
+		return NewInt(r), nil
+	case KindDecimal:
+		var dv decimal.Decimal
+		switch v.Kind() {
+		case KindInt:
+			dv = decimal.NewFromInt(v.Int())
+		case KindDecimal:
+			dv = v.Decimal()
+		default:
+			f, _ := v.ToFloat()
+			dv = decimal.NewFromFloat(f)
+		}
+		dv = dv.Mul(decimal.NewFromInt(diff))
+		if sum.IsNull() {
+			return NewDecimal(dv), nil
+		}
+		return NewDecimal(sum.Decimal().Add(dv)), nil
+	default:
+		f, _ := v.ToFloat()
+		s := 0.0
+		if !sum.IsNull() {
+			s = sum.Float()
+		}
+		return NewFloat(s + f*float64(diff)), nil
+	}
+}
+
+// mulInt multiplies with overflow detection.
+func mulInt(a, b int64) (int64, bool) {
+	if a == 0 || b == 0 {
+		return 0, true
+	}
+	c := a * b
+	if c/b != a || (a == -1 && b == -1<<63) || (b == -1 && a == -1<<63) {
+		return 0, false
+	}
+	return c, true
+}
+
+// Explain prints the grouping and aggregates.
+func (o *Reduce) Explain() string {
+	name := "Reduce"
+	if o.Global {
+		name = "Reduce global"
+	}
+	return fmt.Sprintf("%s group=%v aggs=[%s] state=%s", name, o.GroupBy, AggregatesString(o.Aggs), o.State.Name())
+}
+
+// AggregatesString prints aggregates as count(*), sum(#2), min(distinct #0), ...
+func AggregatesString(aggs []Aggregate) string {
+	parts := make([]string, len(aggs))
+	for i, a := range aggs {
+		d := ""
+		if a.Distinct {
+			d = "distinct "
+		}
+		if a.Func == AggCountStar {
+			parts[i] = "count(*)"
+		} else {
+			parts[i] = fmt.Sprintf("%s(%s#%d)", aggNames[a.Func], d, a.Arg)
+		}
+	}
+	return strings.Join(parts, ", ")
+}

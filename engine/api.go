@@ -1,0 +1,53 @@
+// Package engine owns the catalog, the write path with change capture, the epoch loop that
+// maintains materialized views, and subscriptions. It is the only owner of goroutines and of
+// the storage handles; its public API is Open, Session.Exec, Subscribe and Close.
+package engine
+
+import (
+	"log/slog"
+
+	"github.com/cdc-dev/cdc/dataflow"
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the data directory. Empty means an in-memory engine that keeps nothing.
+	Dir string
+	// Logger receives the engine's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Column describes one column of a result.
+type Column struct {
+	Name string
+	Kind dataflow.Kind
+	// SQLType is the declared type where known (VARCHAR(255), DATETIME, ...), else Kind's name.
+	SQLType string
+}
+
+// Result is the outcome of one statement.
+type Result struct {
+	// Columns and Rows are set for statements that return rows (SELECT, SHOW, EXPLAIN).
+	Columns []Column
+	Rows    []dataflow.Row
+	// RowsAffected counts rows written by INSERT, UPDATE and DELETE.
+	RowsAffected int64
+	// LSN is the log sequence number a committed write was given, or 0.
+	LSN uint64
+	// Tail is set for TAIL: the rows are then not in Rows but delivered by the subscription,
+	// and the caller must Close it.
+	Tail *Subscription
+}
+
+// HasRows reports whether the statement returns a result set.
+func (r *Result) HasRows() bool { return r.Columns != nil || r.Tail != nil }
+
+// The public entry points, implemented in engine.go and session.go:
+//
+//	func Open(ctx context.Context, opts Options) (*Engine, error)
+//	func (e *Engine) Close() error
+//	func (e *Engine) NewSession() *Session
+//	func (s *Session) Exec(ctx context.Context, sql string) (*Result, error)
+//	func (s *Session) Close()
+//	func (e *Engine) Subscribe(ctx context.Context, view string, opts SubscribeOptions) (*Subscription, error)
+//	func SplitStatements(script string) ([]string, error)

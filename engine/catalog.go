@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sources"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// table is a source table: its schema and the statement that created it.
+type table struct {
+	schema sources.TableSchema
+	rules  []columnRule
+	sql    string
+}
+
+// plainView is a named query, inlined wherever it is used.
+type plainView struct {
+	name  string
+	sql   string
+	query sqlparser.TableStatement
+	refs  []string
+}
+
+// source names the dataflow input of a table or materialized view.
+func tableSource(name string) string { return "table:" + strings.ToLower(name) }
+func viewSource(name string) string  { return "view:" + strings.ToLower(name) }
+
+// catalog adapts the engine's catalog to sqlplan.Catalog. It is used with e.mu held.
+type catalog struct{ e *Engine }
+
+// Relation resolves a table, materialized view or view by name.
+func (c catalog) Relation(name string) (*sqlplan.Relation, error) {
+	key := strings.ToLower(name)
+	if t, ok := c.e.tables[key]; ok {
+		cols := make([]sqlplan.ColumnInfo, len(t.schema.Columns))
+		for i, col := range t.schema.Columns {
+			cols[i] = sqlplan.ColumnInfo{Name: col.Name, Kind: col.Kind, SQLType: col.SQLType}
+		}
+		return &sqlplan.Relation{Name: t.schema.Name, Columns: cols, Source: tableSource(key)}, nil
+	}
+	if v, ok := c.e.views[key]; ok {
+		return &sqlplan.Relation{Name: v.name, Columns: v.query.Columns(), Source: viewSource(key)}, nil
+	}
+	if v, ok := c.e.plain[key]; ok {
+		return &sqlplan.Relation{Name: v.name, Query: v.query}, nil
+	}
+	return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+}
+
+// exists reports whether any relation has the name.
+func (e *Engine) exists(name string) bool {
+	key := strings.ToLower(name)
+	_, t := e.tables[key]
+	_, v := e.views[key]
+	_, p := e.plain[key]
+	return t || v || p
+}
+
+// referencedNames lists the lower-case relation names a query names, each once.
+func referencedNames(stmt sqlparser.SQLNode) []string {
+	seen := map[string]bool{}
+	var out []string
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if t, ok := n.(sqlparser.TableName); ok && !t.Name.IsEmpty() {
+			k := strings.ToLower(t.Name.String())
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+		return true, nil
+	}, stmt)
+	return out
+}
+
+// dependents lists the views that name the relation, sorted.
+func (e *Engine) dependents(name string) []string {
+	key := strings.ToLower(name)
+	var out []string
+	for _, v := range e.order {
+		for _, r := range v.refs {
+			if r == key {
+				out = append(out, v.name)
+			}
+		}
+	}
+	for _, v := range e.plain {
+		for _, r := range v.refs {
+			if r == key {
+				out = append(out, v.name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// resultColumns converts planner columns to result columns.
+func resultColumns(cols []sqlplan.ColumnInfo) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		t := c.SQLType
+		if t == "" {
+			t = c.Kind.String()
+		}
+		out[i] = Column{Name: c.Name, Kind: c.Kind, SQLType: t}
+	}
+	return out
+}
+
+// textColumns returns result columns of text with the given names.
+func textColumns(names ...string) []Column {
+	out := make([]Column, len(names))
+	for i, n := range names {
+		out[i] = Column{Name: n, Kind: dataflow.KindString, SQLType: "TEXT"}
+	}
+	return out
+}

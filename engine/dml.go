@@ -1,0 +1,385 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/proto/changelogpb"
+	"github.com/cdc-dev/cdc/sources"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// commitTime is the wall-clock time recorded in change events.
+func commitTime() int64 { return time.Now().UnixMicro() }
+
+// lookupTable returns a table for writing; views are read-only.
+func (e *Engine) lookupTable(name string) (*table, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := strings.ToLower(name)
+	if t, ok := e.tables[key]; ok {
+		return t, nil
+	}
+	if _, ok := e.views[key]; ok {
+		return nil, sqlerr.New(sqlerr.NonUpdatable, "The target table %s of the INSERT/UPDATE/DELETE is not updatable: materialized views are read-only", name)
+	}
+	if _, ok := e.plain[key]; ok {
+		return nil, sqlerr.New(sqlerr.NonUpdatable, "The target table %s of the INSERT/UPDATE/DELETE is not updatable", name)
+	}
+	return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+}
+
+// relation describes a table to the expression binder under an alias.
+func (t *table) relation(alias string) *sqlplan.Relation {
+	cols := make([]sqlplan.ColumnInfo, len(t.schema.Columns))
+	for i, c := range t.schema.Columns {
+		cols[i] = sqlplan.ColumnInfo{Name: c.Name, Kind: c.Kind}
+	}
+	return &sqlplan.Relation{Name: alias, Columns: cols}
+}
+
+// record adds a row change to the transaction: its dataflow update and its change event.
+func (t *txnState) record(tb *table, op changelogpb.ChangeEvent_Op, key []byte, before, after dataflow.Row) {
+	src := tableSource(tb.schema.Name)
+	ev := &changelogpb.ChangeEvent{Table: tb.schema.Name, Op: op, Key: key}
+	if before != nil {
+		t.changes[src] = append(t.changes[src], dataflow.Update{Row: before, Diff: -1})
+		ev.Before = sources.EncodeRow(before)
+	}
+	if after != nil {
+		t.changes[src] = append(t.changes[src], dataflow.Update{Row: after, Diff: 1})
+		ev.After = sources.EncodeRow(after)
+	}
+	t.events = append(t.events, ev)
+}
+
+// insert runs INSERT ... VALUES and INSERT ... SELECT.
+func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert, undo *[]undoEntry) (int64, error) {
+	if st.Action != sqlparser.InsertAct {
+		return 0, sqlerr.New(sqlerr.NotSupported, "REPLACE is not supported yet")
+	}
+	if st.Ignore || len(st.OnDup) > 0 {
+		return 0, sqlerr.New(sqlerr.NotSupported, "INSERT IGNORE and ON DUPLICATE KEY UPDATE are not supported yet")
+	}
+	tn, ok := st.Table.Expr.(sqlparser.TableName)
+	if !ok {
+		return 0, sqlerr.New(sqlerr.NotSupported, "INSERT target must be a table")
+	}
+	tb, err := s.e.lookupTable(tn.Name.String())
+	if err != nil {
+		return 0, err
+	}
+	cols := make([]int, 0, len(tb.schema.Columns))
+	if len(st.Columns) == 0 {
+		for i := range tb.schema.Columns {
+			cols = append(cols, i)
+		}
+	} else {
+		seen := map[int]bool{}
+		for _, c := range st.Columns {
+			i := tb.columnIndex(c.String())
+			if i < 0 {
+				return 0, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", c.String())
+			}
+			if seen[i] {
+				return 0, sqlerr.New(sqlerr.FieldSpecifiedTwice, "Column '%s' specified twice", c.String())
+			}
+			seen[i] = true
+			cols = append(cols, i)
+		}
+	}
+	var values [][]dataflow.Datum
+	switch rows := st.Rows.(type) {
+	case sqlparser.Values:
+		for n, tuple := range rows {
+			if len(tuple) != len(cols) {
+				return 0, sqlerr.New(sqlerr.WrongValueCnt, "Column count doesn't match value count at row %d", n+1)
+			}
+			vals := make([]dataflow.Datum, len(cols))
+			for i, ex := range tuple {
+				if _, isDefault := ex.(*sqlparser.Default); isDefault {
+					vals[i] = defaultOf(tb.schema.Columns[cols[i]])
+					continue
+				}
+				conv, err := sqlplan.BindExpr(nil, ex)
+				if err != nil {
+					return 0, err
+				}
+				if vals[i], err = conv.Eval(nil); err != nil {
+					return 0, err
+				}
+			}
+			values = append(values, vals)
+		}
+	case sqlparser.TableStatement:
+		res, err := s.selectInTxn(ctx, rows)
+		if err != nil {
+			return 0, err
+		}
+		if len(res.Columns) != len(cols) {
+			return 0, sqlerr.New(sqlerr.WrongValueCnt, "Column count doesn't match value count at row 1")
+		}
+		for _, r := range res.Rows {
+			values = append(values, r)
+		}
+	default:
+		return 0, sqlerr.New(sqlerr.NotSupported, "INSERT source not supported: %s", sqlparser.String(st.Rows))
+	}
+	provided := make([]bool, len(tb.schema.Columns))
+	for _, c := range cols {
+		provided[c] = true
+	}
+	for n, vals := range values {
+		row := make(dataflow.Row, len(tb.schema.Columns))
+		for i, c := range tb.schema.Columns {
+			if !provided[i] {
+				if c.Default == nil && c.NotNull {
+					return 0, sqlerr.New(sqlerr.NoDefault, "Field '%s' doesn't have a default value", c.Name)
+				}
+				row[i] = defaultOf(c)
+			}
+		}
+		for i, c := range cols {
+			row[c] = vals[i]
+		}
+		if err := tb.coerceRow(row, n+1); err != nil {
+			return 0, err
+		}
+		key, err := t.gtx.Insert(tb.schema, row)
+		if err != nil {
+			return 0, err
+		}
+		*undo = append(*undo, undoEntry{schema: tb.schema, key: key})
+		t.record(tb, changelogpb.ChangeEvent_INSERT, key, nil, row)
+	}
+	return int64(len(values)), nil
+}
+
+// defaultOf is a column's default value, NULL when it has none.
+func defaultOf(c sources.ColumnSchema) dataflow.Datum {
+	if c.Default != nil {
+		return *c.Default
+	}
+	return dataflow.Null
+}
+
+// coerceRow converts every value to its column's type in place.
+func (tb *table) coerceRow(row dataflow.Row, rowNum int) error {
+	for i, c := range tb.schema.Columns {
+		v, err := coerce(row[i], c, tb.rules[i], rowNum)
+		if err != nil {
+			return err
+		}
+		row[i] = v
+	}
+	return nil
+}
+
+// selectInTxn runs a query that must see the session's own uncommitted writes.
+func (s *Session) selectInTxn(ctx context.Context, stmt sqlparser.TableStatement) (*Result, error) {
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	q, err := sqlplan.PlanQuery(catalog{e}, stmt)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := e.runQuery(ctx, q, s.txn.gtx)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Columns: resultColumns(q.Columns()), Rows: rows}, nil
+}
+
+// target resolves the single table of an UPDATE or DELETE and its alias.
+func (s *Session) target(exprs []sqlparser.TableExpr) (*table, string, error) {
+	if len(exprs) != 1 {
+		return nil, "", sqlerr.New(sqlerr.NotSupported, "multi-table UPDATE and DELETE are not supported yet")
+	}
+	ate, ok := exprs[0].(*sqlparser.AliasedTableExpr)
+	if !ok {
+		return nil, "", sqlerr.New(sqlerr.NotSupported, "multi-table UPDATE and DELETE are not supported yet")
+	}
+	tn, ok := ate.Expr.(sqlparser.TableName)
+	if !ok {
+		return nil, "", sqlerr.New(sqlerr.NotSupported, "UPDATE and DELETE need a table")
+	}
+	tb, err := s.e.lookupTable(tn.Name.String())
+	if err != nil {
+		return nil, "", err
+	}
+	alias := tn.Name.String()
+	if !ate.As.IsEmpty() {
+		alias = ate.As.String()
+	}
+	return tb, alias, nil
+}
+
+type storedRow struct {
+	key []byte
+	row dataflow.Row
+}
+
+// matching returns the rows of a table that satisfy WHERE, up to LIMIT.
+func (s *Session) matching(t *txnState, tb *table, alias string, where *sqlparser.Where, order sqlparser.OrderBy, limit *sqlparser.Limit) ([]storedRow, error) {
+	if len(order) > 0 {
+		return nil, sqlerr.New(sqlerr.NotSupported, "ORDER BY in UPDATE and DELETE is not supported yet")
+	}
+	max := int64(-1)
+	if limit != nil {
+		if limit.Offset != nil {
+			return nil, sqlerr.New(sqlerr.Parse, "LIMIT with an offset is not allowed here")
+		}
+		lit, ok := limit.Rowcount.(*sqlparser.Literal)
+		if !ok || lit.Type != sqlparser.IntVal {
+			return nil, sqlerr.New(sqlerr.Parse, "LIMIT takes an integer literal")
+		}
+		n, err := strconv.ParseInt(lit.Val, 10, 64)
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.Parse, "LIMIT takes an integer literal")
+		}
+		max = n
+	}
+	var pred dataflow.Expr
+	if where != nil {
+		if containsSubquery(where.Expr) {
+			return nil, sqlerr.New(sqlerr.NotSupported, "subqueries in UPDATE and DELETE are not supported yet")
+		}
+		var err error
+		if pred, err = sqlplan.BindExpr(tb.relation(alias), where.Expr); err != nil {
+			return nil, err
+		}
+	}
+	var out []storedRow
+	if max == 0 {
+		return nil, nil
+	}
+	err := t.gtx.Scan(tb.schema, func(key []byte, row dataflow.Row) error {
+		if pred != nil {
+			v, err := pred.Eval(row)
+			if err != nil {
+				return err
+			}
+			if !dataflow.IsTrue(v) {
+				return nil
+			}
+		}
+		out = append(out, storedRow{key: append([]byte(nil), key...), row: row})
+		if max > 0 && int64(len(out)) >= max {
+			return errStopScan
+		}
+		return nil
+	})
+	if err != nil && err != errStopScan {
+		return nil, err
+	}
+	return out, nil
+}
+
+type stopScan struct{}
+
+func (stopScan) Error() string { return "stop scan" }
+
+var errStopScan error = stopScan{}
+
+func containsSubquery(e sqlparser.Expr) bool {
+	found := false
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		switch n.(type) {
+		case *sqlparser.Subquery, *sqlparser.ExistsExpr:
+			found = true
+		}
+		return !found, nil
+	}, e)
+	return found
+}
+
+// update runs a single-table UPDATE. Assignments are evaluated left to right, each seeing the
+// ones before it, as MySQL does.
+func (s *Session) update(t *txnState, st *sqlparser.Update, undo *[]undoEntry) (int64, error) {
+	if st.With != nil {
+		return 0, sqlerr.New(sqlerr.NotSupported, "WITH is not supported yet")
+	}
+	tb, alias, err := s.target(st.TableExprs)
+	if err != nil {
+		return 0, err
+	}
+	rel := tb.relation(alias)
+	type assignment struct {
+		col  int
+		expr dataflow.Expr
+	}
+	var sets []assignment
+	for _, ue := range st.Exprs {
+		if containsSubquery(ue.Expr) {
+			return 0, sqlerr.New(sqlerr.NotSupported, "subqueries in UPDATE are not supported yet")
+		}
+		i := tb.columnIndex(ue.Name.Name.String())
+		if i < 0 || (!ue.Name.Qualifier.IsEmpty() && !strings.EqualFold(ue.Name.Qualifier.Name.String(), alias)) {
+			return 0, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", sqlparser.String(ue.Name))
+		}
+		ex, err := sqlplan.BindExpr(rel, ue.Expr)
+		if err != nil {
+			return 0, err
+		}
+		sets = append(sets, assignment{i, ex})
+	}
+	rows, err := s.matching(t, tb, alias, st.Where, st.OrderBy, st.Limit)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for i, r := range rows {
+		next := append(dataflow.Row(nil), r.row...)
+		for _, a := range sets {
+			v, err := a.expr.Eval(next)
+			if err != nil {
+				return 0, err
+			}
+			v, err = coerce(v, tb.schema.Columns[a.col], tb.rules[a.col], i+1)
+			if err != nil {
+				return 0, err
+			}
+			next[a.col] = v
+		}
+		if dataflow.CompareRows(next, r.row) == 0 {
+			continue
+		}
+		newKey, err := t.gtx.Update(tb.schema, r.key, next)
+		if err != nil {
+			return 0, err
+		}
+		*undo = append(*undo, undoEntry{schema: tb.schema, key: newKey, restore: r.row})
+		t.record(tb, changelogpb.ChangeEvent_UPDATE, newKey, r.row, next)
+		n++
+	}
+	return n, nil
+}
+
+// delete runs a single-table DELETE.
+func (s *Session) delete(t *txnState, st *sqlparser.Delete, undo *[]undoEntry) (int64, error) {
+	if st.With != nil || len(st.Targets) > 0 {
+		return 0, sqlerr.New(sqlerr.NotSupported, "multi-table DELETE is not supported yet")
+	}
+	tb, alias, err := s.target(st.TableExprs)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := s.matching(t, tb, alias, st.Where, st.OrderBy, st.Limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		if err := t.gtx.Delete(tb.schema, r.key); err != nil {
+			return 0, err
+		}
+		*undo = append(*undo, undoEntry{schema: tb.schema, restore: r.row})
+		t.record(tb, changelogpb.ChangeEvent_DELETE, r.key, r.row, nil)
+	}
+	return int64(len(rows)), nil
+}

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sources"
+)
+
+// Engine is an open data directory: storage, catalog, materialized views and subscriptions.
+//
+// mu serialises every change of engine state (catalog, views, arrangements, the LSN) and
+// every read of it; writer is held by the session whose write transaction is open, from its
+// first write (or BEGIN) to COMMIT or ROLLBACK, so Genji sees one writer at a time.
+type Engine struct {
+	mu     sync.Mutex
+	writer chan struct{}
+	store  *sources.Store
+	log    *slog.Logger
+	closed bool
+
+	lsn     uint64 // last committed LSN
+	catSeq  uint64 // sequence of the last catalog entry
+	tables  map[string]*table
+	views   map[string]*view // materialized views, by lower-case name
+	order   []*view          // materialized views in dependency (creation) order
+	plain   map[string]*plainView
+	indexes map[string]string // index name (lower) -> table name
+	shared  map[string]*sharedArrangement
+	// pendingIndexes collects the indexes a DDL statement creates until it commits.
+	pendingIndexes [][2]string
+}
+
+// sharedArrangement is an arrangement maintained for every view that reads the same
+// collection by the same key.
+type sharedArrangement struct {
+	arr  dataflow.Arrangement
+	refs int
+}
+
+// Open opens (or creates) the engine's data directory and brings back its tables and views.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	dir := opts.Dir
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		dir = filepath.Join(dir, "genji")
+	}
+	store, err := sources.OpenStore(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open storage in %s: %w", opts.Dir, err)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	e := &Engine{
+		writer:  make(chan struct{}, 1),
+		store:   store,
+		log:     logger,
+		tables:  map[string]*table{},
+		views:   map[string]*view{},
+		plain:   map[string]*plainView{},
+		indexes: map[string]string{},
+		shared:  map[string]*sharedArrangement{},
+	}
+	if err := e.recover(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close stops the engine: subscriptions end and storage is closed. Sessions fail afterwards.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	for _, v := range e.order {
+		v.closeSubscribers(errEngineClosed)
+	}
+	e.mu.Unlock()
+	// Wait for an open write transaction to finish or be abandoned.
+	e.writer <- struct{}{}
+	return e.store.Close()
+}
+
+// LSN returns the LSN of the last committed transaction.
+func (e *Engine) LSN() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lsn
+}

@@ -1,0 +1,355 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/proto/changelogpb"
+	"github.com/cdc-dev/cdc/sources"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// Session is one client's connection state: its open transaction, if any. A session is
+// used by one goroutine at a time.
+type Session struct {
+	e   *Engine
+	txn *txnState
+	// explicit is set between BEGIN and COMMIT/ROLLBACK.
+	explicit bool
+}
+
+// txnState is an open write transaction: the Genji transaction, the changes made so far
+// (per dataflow source) and their change events.
+type txnState struct {
+	gtx     *sources.Txn
+	changes map[string][]dataflow.Update
+	events  []*changelogpb.ChangeEvent
+}
+
+// undoEntry reverses one row write of a failed statement inside an explicit transaction.
+type undoEntry struct {
+	schema  sources.TableSchema
+	key     []byte       // key the row has now (nil if the statement deleted it)
+	restore dataflow.Row // row to put back (nil if the statement inserted it)
+}
+
+// NewSession starts a session in autocommit mode.
+func (e *Engine) NewSession() *Session { return &Session{e: e} }
+
+// Close rolls back the session's open transaction, if any.
+func (s *Session) Close() {
+	if s.txn != nil {
+		s.rollback()
+	}
+}
+
+// InTransaction reports whether BEGIN was run without COMMIT or ROLLBACK yet.
+func (s *Session) InTransaction() bool { return s.explicit }
+
+// Exec runs one SQL statement. Errors are *sqlerr.Error values with MySQL codes; a failed
+// statement changes nothing (inside BEGIN ... COMMIT it leaves the transaction as it was).
+func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = sqlerr.New(sqlerr.Unknown, "internal error: %v", r)
+			res = nil
+			if s.txn != nil && !s.explicit {
+				s.rollback()
+			}
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	stmt, err := sqlplan.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	switch st := stmt.(type) {
+	case *sqlplan.Vitess:
+		return s.execVitess(ctx, st.Stmt)
+	case *sqlplan.CreateMaterializedView:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createMaterializedView(tx, st, sql) })
+	case *sqlplan.DropMaterializedView:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) {
+			return s.e.dropMaterializedView(tx, st.Name, st.IfExists)
+		})
+	case *sqlplan.Tail:
+		sub, err := s.e.Subscribe(ctx, st.View, SubscribeOptions{AsOf: st.AsOf, HasAsOf: st.HasAsOf, Snapshot: st.Snapshot, Progress: st.Progress})
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Columns: sub.Columns(), Tail: sub}, nil
+	case *sqlplan.ShowObjects:
+		return s.e.showObjects(st.What), nil
+	case *sqlplan.ShowCreate:
+		return s.e.showCreate(st.What, st.Name)
+	case *sqlplan.Explain:
+		return s.e.explain(st)
+	}
+	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported: %s", sql)
+}
+
+func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Result, error) {
+	switch st := stmt.(type) {
+	case *sqlparser.Begin:
+		if s.explicit {
+			if err := s.commit(); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.begin(ctx); err != nil {
+			return nil, err
+		}
+		s.explicit = true
+		return &Result{}, nil
+	case *sqlparser.Commit:
+		if s.txn == nil {
+			s.explicit = false
+			return &Result{}, nil
+		}
+		lsn, err := s.commitLSN()
+		return &Result{LSN: lsn}, err
+	case *sqlparser.Rollback:
+		if s.txn != nil {
+			s.rollback()
+		}
+		s.explicit = false
+		return &Result{}, nil
+	case sqlparser.TableStatement:
+		return s.query(ctx, st)
+	case *sqlparser.Insert, *sqlparser.Update, *sqlparser.Delete:
+		return s.write(ctx, func(t *txnState, undo *[]undoEntry) (int64, error) {
+			switch w := st.(type) {
+			case *sqlparser.Insert:
+				return s.insert(ctx, t, w, undo)
+			case *sqlparser.Update:
+				return s.update(t, w, undo)
+			default:
+				return s.delete(t, w.(*sqlparser.Delete), undo)
+			}
+		})
+	case *sqlparser.CreateTable:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createTable(tx, st) })
+	case *sqlparser.DropTable:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropTables(tx, st) })
+	case *sqlparser.CreateView:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createPlainView(tx, st) })
+	case *sqlparser.DropView:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropPlainViews(tx, st) })
+	case *sqlparser.AlterTable:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.alterTable(tx, st) })
+	case *sqlparser.Set, *sqlparser.Use:
+		// Session variables (SET NAMES, SET autocommit, ...) and USE are accepted and ignored.
+		return &Result{}, nil
+	}
+	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported yet: %s", sqlparser.String(stmt))
+}
+
+// begin acquires the engine's writer slot and opens a Genji write transaction.
+func (s *Session) begin(ctx context.Context) error {
+	select {
+	case s.e.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	gtx, err := s.e.store.Begin(true)
+	if err != nil {
+		<-s.e.writer
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}}
+	return nil
+}
+
+// rollback abandons the open transaction.
+func (s *Session) rollback() {
+	_ = s.txn.gtx.Rollback()
+	s.txn = nil
+	s.explicit = false
+	<-s.e.writer
+}
+
+// commit commits the open transaction.
+func (s *Session) commit() error {
+	_, err := s.commitLSN()
+	return err
+}
+
+// commitLSN gives the open transaction the next LSN, appends its change events to the log,
+// computes every view's changes, and commits: Genji first (the log is the durable truth),
+// then the arrangements. If a view cannot be maintained (an error evaluating its query over
+// the new rows), the transaction is rolled back and nothing is applied.
+func (s *Session) commitLSN() (uint64, error) {
+	t := s.txn
+	defer func() {
+		if s.txn != nil {
+			s.rollback()
+		}
+		s.explicit = false
+	}()
+	if len(t.events) == 0 {
+		return 0, nil
+	}
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, errEngineClosed
+	}
+	lsn := e.lsn + 1
+	for src, us := range t.changes {
+		for i := range us {
+			us[i].Time = lsn
+		}
+		t.changes[src] = dataflow.Consolidate(us)
+	}
+	now := commitTime()
+	for _, ev := range t.events {
+		ev.Lsn, ev.CommitTimeMicros = lsn, now
+	}
+	if err := t.gtx.AppendLog(&changelogpb.Transaction{Lsn: lsn, CommitTimeMicros: now, Events: t.events}); err != nil {
+		return 0, fmt.Errorf("append to change log: %w", err)
+	}
+	res, err := e.runEpoch(lsn, t.changes)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.gtx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	s.txn = nil
+	<-e.writer
+	if err := e.applyEpoch(lsn, res); err != nil {
+		e.log.Error("apply epoch", "lsn", lsn, "err", err)
+		return lsn, err
+	}
+	return lsn, nil
+}
+
+// write runs a data-changing statement: in the open transaction, or in its own.
+func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEntry) (int64, error)) (*Result, error) {
+	if s.txn == nil {
+		if err := s.begin(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var undo []undoEntry
+	n, err := fn(s.txn, &undo)
+	if err != nil {
+		if !s.explicit {
+			s.rollback()
+			return nil, err
+		}
+		if uerr := s.undo(undo); uerr != nil {
+			s.rollback()
+			return nil, fmt.Errorf("%w (and undoing the statement failed, so the transaction was rolled back: %v)", err, uerr)
+		}
+		return nil, err
+	}
+	if s.explicit {
+		return &Result{RowsAffected: n}, nil
+	}
+	lsn, err := s.commitLSN()
+	if err != nil {
+		return nil, err
+	}
+	return &Result{RowsAffected: n, LSN: lsn}, nil
+}
+
+// undo reverses a failed statement's writes inside an explicit transaction.
+func (s *Session) undo(entries []undoEntry) error {
+	t := s.txn
+	for i := len(entries) - 1; i >= 0; i-- {
+		u := entries[i]
+		var err error
+		switch {
+		case u.restore == nil:
+			err = t.gtx.Delete(u.schema, u.key)
+		case u.key == nil:
+			_, err = t.gtx.Insert(u.schema, u.restore)
+		default:
+			_, err = t.gtx.Update(u.schema, u.key, u.restore)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ddl runs a catalog statement in its own transaction; MySQL commits an open transaction
+// before DDL, and so does the engine.
+func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, func(), error)) (*Result, error) {
+	if s.explicit || s.txn != nil {
+		if err := s.commit(); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if s.txn != nil {
+			s.rollback()
+		}
+	}()
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	if s.e.closed {
+		return nil, errEngineClosed
+	}
+	res, apply, err := fn(s.txn.gtx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.txn.gtx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	// The catalog change is durable; now the engine's memory follows.
+	if apply != nil {
+		apply()
+	}
+	s.txn = nil
+	<-s.e.writer
+	return res, nil
+}
+
+// query runs a one-shot SELECT.
+func (s *Session) query(ctx context.Context, stmt sqlparser.TableStatement) (*Result, error) {
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errEngineClosed
+	}
+	q, err := sqlplan.PlanQuery(catalog{e}, stmt)
+	if err != nil {
+		return nil, err
+	}
+	reader := s.readTxn()
+	if reader == nil {
+		tx, err := e.store.Begin(false)
+		if err != nil {
+			return nil, fmt.Errorf("begin read: %w", err)
+		}
+		defer tx.Rollback()
+		reader = tx
+	}
+	rows, err := e.runQuery(ctx, q, reader)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Columns: resultColumns(q.Columns()), Rows: rows}, nil
+}
+
+// readTxn is the session's open write transaction, whose own changes its reads must see.
+func (s *Session) readTxn() *sources.Txn {
+	if s.txn != nil {
+		return s.txn.gtx
+	}
+	return nil
+}

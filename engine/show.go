@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/cdc-dev/cdc/arrangements"
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
+)
+
+// showObjects lists tables, views or materialized views by name.
+func (e *Engine) showObjects(what string) *Result {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var names []string
+	col := "Tables_in_cdc"
+	switch what {
+	case "tables":
+		for _, t := range e.tables {
+			names = append(names, t.schema.Name)
+		}
+	case "views":
+		col = "View"
+		for _, v := range e.plain {
+			names = append(names, v.name)
+		}
+		for _, v := range e.views {
+			names = append(names, v.name)
+		}
+	case "materialized views":
+		col = "Materialized_view"
+		for _, v := range e.views {
+			names = append(names, v.name)
+		}
+	}
+	sort.Strings(names)
+	res := &Result{Columns: textColumns(col)}
+	for _, n := range names {
+		res.Rows = append(res.Rows, dataflow.Row{dataflow.NewString(n)})
+	}
+	return res
+}
+
+// showCreate returns the statement that created a table or view.
+func (e *Engine) showCreate(what, name string) (*Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := strings.ToLower(name)
+	var sql, label string
+	switch what {
+	case "table":
+		t, ok := e.tables[key]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+		}
+		sql, label, name = t.sql, "Table", t.schema.Name
+	case "view":
+		if v, ok := e.plain[key]; ok {
+			sql, label, name = v.sql, "View", v.name
+		} else if v, ok := e.views[key]; ok {
+			sql, label, name = v.sql, "View", v.name
+		} else {
+			return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+		}
+	default:
+		v, ok := e.views[key]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.NoSuchTable, "Materialized view '%s' doesn't exist", name)
+		}
+		sql, label, name = v.sql, "Materialized view", v.name
+	}
+	return &Result{
+		Columns: textColumns(label, "Create "+strings.ToLower(label)),
+		Rows:    []dataflow.Row{{dataflow.NewString(name), dataflow.NewString(sql)}},
+	}, nil
+}
+
+// explain prints the dataflow of a query or of an existing materialized view.
+func (e *Engine) explain(st *sqlplan.Explain) (*Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var g *dataflow.Graph
+	if st.MaterializedView != "" {
+		v, ok := e.views[strings.ToLower(st.MaterializedView)]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.NoSuchTable, "Materialized view '%s' doesn't exist", st.MaterializedView)
+		}
+		g = v.graph
+	} else {
+		q, err := sqlplan.PlanQuery(catalog{e}, st.Query)
+		if err != nil {
+			return nil, err
+		}
+		plan, _ := visible(q)
+		g, err = sqlplan.Lower(plan, func(id string, _ bool) dataflow.Arrangement { return arrangements.NewMem(id) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Columns: textColumns("dataflow")}
+	for _, line := range strings.Split(strings.TrimRight(g.Explain(), "\n"), "\n") {
+		res.Rows = append(res.Rows, dataflow.Row{dataflow.NewString(line)})
+	}
+	return res, nil
+}

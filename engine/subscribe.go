@@ -1,0 +1,222 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+var errEngineClosed = errors.New("engine closed")
+
+// SubscribeOptions configure Subscribe (TAIL's AS OF and WITH options).
+type SubscribeOptions struct {
+	// AsOf is the LSN to start from; with HasAsOf unset the subscription starts at the view's
+	// current frontier.
+	AsOf    uint64
+	HasAsOf bool
+	// Snapshot delivers the view's contents at the start LSN first.
+	Snapshot bool
+	// Progress delivers a progress batch after every epoch, also when the view did not change.
+	Progress bool
+	// Buffer is how many epochs may wait for the subscriber before it is cut off (default 4096).
+	Buffer int
+}
+
+// Batch is what a subscription delivers: a view's consolidated changes of one epoch, or its
+// snapshot, or (Progress) the news that the view is complete up to LSN.
+type Batch struct {
+	LSN      uint64
+	Updates  []dataflow.Update // rows are the view's rows; Diff is the change in count
+	Progress bool
+}
+
+// Subscription delivers a view's changes in LSN order, one epoch per batch.
+//
+// A subscriber that lets Buffer batches pile up is disconnected with an error rather than
+// slowing down writers. Next and Close may be called from different goroutines.
+type Subscription struct {
+	view     string
+	columns  []Column
+	progress bool
+	ch       chan Batch
+	done     chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	err      error
+	e        *Engine
+	v        *view
+}
+
+// Subscribe starts a subscription to a materialized view.
+func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptions) (*Subscription, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errEngineClosed
+	}
+	v, ok := e.views[strings.ToLower(name)]
+	if !ok {
+		if _, plain := e.plain[strings.ToLower(name)]; plain {
+			return nil, sqlerr.New(sqlerr.WrongObject, "'%s' is not a materialized view: only materialized views can be tailed", name)
+		}
+		return nil, sqlerr.New(sqlerr.NoSuchTable, "Materialized view '%s' doesn't exist", name)
+	}
+	if opts.HasAsOf && opts.AsOf != v.frontier {
+		if opts.AsOf > v.frontier {
+			return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is beyond the log head %d", opts.AsOf, v.frontier)
+		}
+		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest retained LSN %d of view %s", opts.AsOf, v.frontier, v.name)
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4096
+	}
+	s := &Subscription{
+		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+1),
+		done: make(chan struct{}), e: e, v: v,
+	}
+	s.columns = []Column{{Name: "lsn", Kind: dataflow.KindInt, SQLType: "BIGINT UNSIGNED"}, {Name: "diff", Kind: dataflow.KindInt, SQLType: "BIGINT"}}
+	if opts.Progress {
+		s.columns = append(s.columns, Column{Name: "progressed", Kind: dataflow.KindInt, SQLType: "BOOLEAN"})
+	}
+	s.columns = append(s.columns, resultColumns(v.query.Columns())...)
+	if opts.Snapshot {
+		var snap []dataflow.Update
+		err := v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
+			snap = append(snap, dataflow.Update{Row: row, Time: v.frontier, Diff: c})
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.ch <- Batch{LSN: v.frontier, Updates: snap}
+	}
+	if opts.Progress {
+		s.offer(Batch{LSN: v.frontier, Progress: true})
+	}
+	v.subs[s] = struct{}{}
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.Close()
+		case <-s.done:
+		}
+	}()
+	return s, nil
+}
+
+// Columns returns TAIL's columns: lsn, diff, [progressed], then the view's.
+func (s *Subscription) Columns() []Column { return s.columns }
+
+// Next waits for the next batch. It returns the subscription's error (or context's) once
+// the subscription has ended and every delivered batch was read.
+func (s *Subscription) Next(ctx context.Context) (Batch, error) {
+	select {
+	case b := <-s.ch:
+		return b, nil
+	default:
+	}
+	select {
+	case b := <-s.ch:
+		return b, nil
+	case <-s.done:
+		select {
+		case b := <-s.ch:
+			return b, nil
+		default:
+		}
+		return Batch{}, s.Err()
+	case <-ctx.Done():
+		return Batch{}, ctx.Err()
+	}
+}
+
+// Rows formats a batch as TAIL rows: lsn, diff, [progressed], then the view's columns.
+func (s *Subscription) Rows(b Batch) []dataflow.Row {
+	width := len(s.columns)
+	if b.Progress {
+		row := make(dataflow.Row, width)
+		row[0] = dataflow.NewInt(int64(b.LSN))
+		row[2] = dataflow.NewInt(1)
+		return []dataflow.Row{row}
+	}
+	rows := make([]dataflow.Row, len(b.Updates))
+	for i, u := range b.Updates {
+		row := make(dataflow.Row, 0, width)
+		row = append(row, dataflow.NewInt(int64(b.LSN)), dataflow.NewInt(u.Diff))
+		if s.progress {
+			row = append(row, dataflow.NewInt(0))
+		}
+		rows[i] = append(row, u.Row...)
+	}
+	return rows
+}
+
+// Err is why the subscription ended, or nil while it runs or after Close.
+func (s *Subscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.e.mu.Lock()
+	delete(s.v.subs, s)
+	s.e.mu.Unlock()
+	s.end(nil)
+}
+
+func (s *Subscription) end(err error) {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.err = err
+		s.mu.Unlock()
+		close(s.done)
+	})
+}
+
+// offer queues a batch without blocking; a full buffer disconnects the subscriber. Called
+// with e.mu held.
+func (s *Subscription) offer(b Batch) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	if len(s.ch) >= cap(s.ch)-1 {
+		s.end(fmt.Errorf("subscriber to %s fell more than %d epochs behind and was disconnected; resume with AS OF %d", s.view, cap(s.ch)-1, b.LSN-1))
+		return false
+	}
+	s.ch <- b
+	return true
+}
+
+// publish delivers an epoch's changes (possibly none) to the view's subscribers. Called
+// with e.mu held.
+func (v *view) publish(lsn uint64, changes []dataflow.Update) {
+	for s := range v.subs {
+		ok := true
+		if len(changes) > 0 {
+			ok = s.offer(Batch{LSN: lsn, Updates: changes})
+		}
+		if ok && s.progress {
+			ok = s.offer(Batch{LSN: lsn, Progress: true})
+		}
+		if !ok {
+			delete(v.subs, s)
+		}
+	}
+}
+
+// closeSubscribers ends every subscription of the view with err. Called with e.mu held.
+func (v *view) closeSubscribers(err error) {
+	for s := range v.subs {
+		s.end(err)
+		delete(v.subs, s)
+	}
+}

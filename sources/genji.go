@@ -1,0 +1,433 @@
+package sources
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"sync"
+
+	"github.com/genjidb/genji"
+	"github.com/genjidb/genji/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cdc-dev/cdc/proto/changelogpb"
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// storageFormat is the layout version kept in __cdc_meta; OpenStore refuses other versions.
+const storageFormat = "1"
+
+// ErrTxnDone is returned by operations on a transaction that was committed or rolled back.
+var ErrTxnDone = errors.New("sources: transaction already finished")
+
+// ErrReadOnly is returned by writes in a read-only transaction.
+var ErrReadOnly = errors.New("sources: transaction is read-only")
+
+// ErrRowNotFound is returned by Update and Delete when no row has the given key.
+var ErrRowNotFound = errors.New("sources: no row with that key")
+
+// Store is the Genji database of the engine: source tables, change log and catalog.
+//
+// Write transactions are serialized: Begin(true) blocks while another write transaction is
+// open. Read transactions run concurrently with them and see the state committed when the
+// open write transaction (if any) began. Store is safe for concurrent use; a Txn is not.
+type Store struct {
+	db *genji.DB
+
+	// catMu guards Genji's in-memory catalog, which has no lock of its own: DDL (always in the
+	// single write transaction) takes it exclusively, read transactions share it while Genji
+	// prepares a statement and starts iterating. Writers need not take it: they are serialized.
+	catMu sync.RWMutex
+
+	mu      sync.Mutex
+	lastLSN uint64           // highest committed LSN in __cdc_log
+	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
+}
+
+// CatalogEntry is one object of the engine's catalog.
+type CatalogEntry struct {
+	Name       string
+	Kind       string // e.g. "table", "view"; the engine's vocabulary
+	Definition string // e.g. the DDL text
+	Seq        uint64 // creation order
+}
+
+// OpenStore opens (creating if needed) the store in dir; dir "" opens an in-memory store.
+func OpenStore(dir string) (*Store, error) {
+	path := ":memory:"
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		path = dir
+	}
+	db, err := genji.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, rowids: map[string]int64{}}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// init creates the internal tables of a new store, checks the format of an old one and loads
+// the last LSN.
+func (s *Store) init() error {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		"CREATE TABLE IF NOT EXISTS __cdc_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS __cdc_log (lsn INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS __cdc_catalog (name TEXT PRIMARY KEY, kind TEXT NOT NULL, " +
+			"definition TEXT NOT NULL, seq INTEGER NOT NULL)",
+		"INSERT INTO __cdc_meta (k, v) VALUES ('format', '" + storageFormat + "') ON CONFLICT DO NOTHING",
+	} {
+		if err := tx.Exec(q); err != nil {
+			return err
+		}
+	}
+	doc, err := tx.QueryDocument("SELECT v FROM __cdc_meta WHERE k = 'format'")
+	if err != nil {
+		return err
+	}
+	var format string
+	if err := doc.Iterate(func(_ string, v types.Value) error {
+		format, _ = v.V().(string)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if format != storageFormat {
+		return fmt.Errorf("storage format %q, this build reads %q", format, storageFormat)
+	}
+	last, err := queryLastLSN(tx)
+	if err != nil {
+		return err
+	}
+	s.lastLSN = last
+	return tx.Commit()
+}
+
+func queryLastLSN(tx *genji.Tx) (uint64, error) {
+	res, err := tx.Query("SELECT lsn FROM __cdc_log ORDER BY lsn DESC LIMIT 1")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Close()
+	var last int64
+	err = res.Iterate(func(d types.Document) error {
+		return d.Iterate(func(_ string, v types.Value) error {
+			last = types.As[int64](v)
+			return nil
+		})
+	})
+	return uint64(last), err
+}
+
+// Close closes the database; it waits for an open write transaction to finish.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// Txn is a Genji transaction of the store. Not safe for concurrent use.
+type Txn struct {
+	s        *Store
+	tx       *genji.Tx
+	writable bool
+	done     bool
+	ddl      bool // the transaction changed Genji's catalog
+
+	plans   map[string]*tablePlan // prepared statements per table; cleared by DDL
+	logStmt *genji.Statement
+	catPut  *genji.Statement
+	lastLSN uint64 // highest LSN appended by this transaction, 0 if none
+}
+
+// Begin starts a transaction; a writable one waits until no other writable one is open.
+func (s *Store) Begin(writable bool) (*Txn, error) {
+	tx, err := s.db.Begin(writable)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Txn{s: s, tx: tx, writable: writable}, nil
+}
+
+// Commit makes the transaction's writes durable (synced to disk); on a read-only transaction it
+// just ends it. After an error the transaction is rolled back.
+func (t *Txn) Commit() error {
+	if t.done {
+		return ErrTxnDone
+	}
+	if !t.writable {
+		return t.Rollback()
+	}
+	t.done = true
+	t.plans, t.logStmt, t.catPut = nil, nil, nil
+	if err := t.tx.Commit(); err != nil {
+		t.rollbackGenji()
+		return fmt.Errorf("commit: %w", err)
+	}
+	if t.lastLSN != 0 {
+		t.s.mu.Lock()
+		t.s.lastLSN = t.lastLSN
+		t.s.mu.Unlock()
+	}
+	return nil
+}
+
+// Rollback discards the transaction's writes; it is a no-op after Commit or Rollback.
+func (t *Txn) Rollback() error {
+	if t.done {
+		return nil
+	}
+	t.done = true
+	t.plans, t.logStmt, t.catPut = nil, nil, nil
+	if err := t.rollbackGenji(); err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+func (t *Txn) rollbackGenji() error {
+	if t.ddl {
+		// Rolling back DDL restores Genji's catalog cache.
+		t.s.catMu.Lock()
+		defer t.s.catMu.Unlock()
+	}
+	return t.tx.Rollback()
+}
+
+// check returns an error unless the transaction is open (and writable if write is set).
+func (t *Txn) check(write bool) error {
+	if t.done {
+		return ErrTxnDone
+	}
+	if write && !t.writable {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// prepare prepares q in the transaction; read-only transactions share the catalog lock.
+func (t *Txn) prepare(q string) (*genji.Statement, error) {
+	if !t.writable {
+		t.s.catMu.RLock()
+		defer t.s.catMu.RUnlock()
+	}
+	return t.tx.Prepare(q)
+}
+
+// query runs a prepared statement and calls fn for each result document. In a read-only
+// transaction the catalog lock is held until the first document arrives (Genji reads its
+// catalog when a stream starts), never while fn runs.
+func (t *Txn) query(st *genji.Statement, args []any, fn func(types.Document) error) error {
+	locked := false
+	if !t.writable {
+		t.s.catMu.RLock()
+		locked = true
+	}
+	unlock := func() {
+		if locked {
+			locked = false
+			t.s.catMu.RUnlock()
+		}
+	}
+	defer unlock()
+	res, err := st.Query(args...)
+	if err != nil {
+		return err
+	}
+	err = res.Iterate(func(d types.Document) error {
+		unlock()
+		return fn(d)
+	})
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ddl runs a catalog-changing statement with the catalog lock held exclusively.
+func (t *Txn) execDDL(q string) error {
+	t.s.catMu.Lock()
+	defer t.s.catMu.Unlock()
+	t.ddl = true
+	t.plans = nil
+	return t.tx.Exec(q)
+}
+
+// AppendLog writes tx as the change-log record of its LSN, in this transaction. LSNs must be
+// above every LSN already in the log.
+func (t *Txn) AppendLog(tx *changelogpb.Transaction) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	lsn := tx.GetLsn()
+	if lsn == 0 || lsn > math.MaxInt64 {
+		return fmt.Errorf("append log: invalid LSN %d", lsn)
+	}
+	last := t.lastLSN
+	if last == 0 {
+		t.s.mu.Lock()
+		last = t.s.lastLSN
+		t.s.mu.Unlock()
+	}
+	if lsn <= last {
+		return fmt.Errorf("append log: LSN %d is not above the last logged LSN %d", lsn, last)
+	}
+	data, err := proto.Marshal(tx)
+	if err != nil {
+		return fmt.Errorf("append log: LSN %d: %w", lsn, err)
+	}
+	if t.logStmt == nil {
+		if t.logStmt, err = t.prepare("INSERT INTO __cdc_log (lsn, data) VALUES (?, ?)"); err != nil {
+			return fmt.Errorf("append log: %w", err)
+		}
+	}
+	if err := t.logStmt.Exec(int64(lsn), data); err != nil {
+		return fmt.Errorf("append log: LSN %d: %w", lsn, err)
+	}
+	t.lastLSN = lsn
+	return nil
+}
+
+// ReadLog calls fn for every logged transaction with an LSN above after, in LSN order, from
+// one consistent snapshot; an error from fn stops the scan and is returned as is.
+func (s *Store) ReadLog(after uint64, fn func(*changelogpb.Transaction) error) error {
+	if after >= math.MaxInt64 {
+		return nil
+	}
+	t, err := s.Begin(false)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	defer t.Rollback()
+	st, err := t.prepare("SELECT data FROM __cdc_log WHERE lsn > ?")
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	var fnErr error
+	err = t.query(st, []any{int64(after)}, func(d types.Document) error {
+		var data []byte
+		if err := d.Iterate(func(_ string, v types.Value) error {
+			data, _ = v.V().([]byte)
+			return nil
+		}); err != nil {
+			return err
+		}
+		tx := new(changelogpb.Transaction)
+		if err := proto.Unmarshal(data, tx); err != nil {
+			return fmt.Errorf("decode log record: %w", err)
+		}
+		if err := fn(tx); err != nil {
+			fnErr = err
+			return err
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("read log after %d: %w", after, err)
+	}
+	return nil
+}
+
+// LastLSN returns the highest committed LSN in the log, 0 if the log is empty.
+func (s *Store) LastLSN() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastLSN, nil
+}
+
+// PutCatalog inserts or replaces the catalog entry name.
+func (t *Txn) PutCatalog(name, kind, definition string, seq uint64) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if seq > math.MaxInt64 {
+		return fmt.Errorf("put catalog %s: seq %d out of range", name, seq)
+	}
+	var err error
+	if t.catPut == nil {
+		t.catPut, err = t.prepare("INSERT INTO __cdc_catalog (name, kind, definition, seq) " +
+			"VALUES (?, ?, ?, ?) ON CONFLICT DO REPLACE")
+		if err != nil {
+			return fmt.Errorf("put catalog %s: %w", name, err)
+		}
+	}
+	if err := t.catPut.Exec(name, kind, definition, int64(seq)); err != nil {
+		return fmt.Errorf("put catalog %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteCatalog removes the catalog entry name; removing a missing entry is not an error.
+func (t *Txn) DeleteCatalog(name string) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := t.tx.Exec("DELETE FROM __cdc_catalog WHERE name = ?", name); err != nil {
+		return fmt.Errorf("delete catalog %s: %w", name, err)
+	}
+	return nil
+}
+
+// LoadCatalog returns every catalog entry, ordered by seq (then name).
+func (s *Store) LoadCatalog() ([]CatalogEntry, error) {
+	t, err := s.Begin(false)
+	if err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	defer t.Rollback()
+	st, err := t.prepare("SELECT name, kind, definition, seq FROM __cdc_catalog")
+	if err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	var out []CatalogEntry
+	err = t.query(st, nil, func(d types.Document) error {
+		var e CatalogEntry
+		i := 0
+		err := d.Iterate(func(_ string, v types.Value) error {
+			switch i {
+			case 0:
+				e.Name = types.As[string](v)
+			case 1:
+				e.Kind = types.As[string](v)
+			case 2:
+				e.Definition = types.As[string](v)
+			case 3:
+				e.Seq = uint64(types.As[int64](v))
+			}
+			i++
+			return nil
+		})
+		out = append(out, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Seq != out[j].Seq {
+			return out[i].Seq < out[j].Seq
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// asSQLError reports whether err is (or wraps) a *sqlerr.Error, which is returned unwrapped.
+func asSQLError(err error) bool {
+	var e *sqlerr.Error
+	return errors.As(err, &e)
+}

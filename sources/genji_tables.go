@@ -1,0 +1,362 @@
+package sources
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/genjidb/genji"
+	"github.com/genjidb/genji/types"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// ColumnSchema describes one column of a source table.
+type ColumnSchema struct {
+	Name    string
+	Kind    dataflow.Kind
+	SQLType string // declared type, e.g. "VARCHAR(255)"; kept by the engine, not by Genji
+	NotNull bool
+	Default *dataflow.Datum // nil = none; the engine applies defaults, storage ignores them
+}
+
+// TableSchema describes a source table.
+type TableSchema struct {
+	Name    string
+	Columns []ColumnSchema
+	// PrimaryKey lists column indexes; empty means no primary key (bag semantics: duplicate
+	// rows allowed, each addressed by a hidden row id).
+	PrimaryKey []int
+}
+
+// rowidField is the hidden primary key of tables without one.
+const rowidField = "__cdc_rowid"
+
+// plainIdent reports whether name can follow a prefix as a bare Genji identifier.
+func plainIdent(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// mangle maps a user identifier to a Genji identifier that needs no quoting and is no keyword:
+// prefix + "_" + name, or prefix + "x_" + hex(name) for other names. No Genji keyword
+// contains '_', so the result is always a plain identifier.
+func mangle(prefix, name string) string {
+	if plainIdent(name) {
+		return prefix + "_" + name
+	}
+	return prefix + "x_" + hex.EncodeToString([]byte(name))
+}
+
+// unmangle inverts mangle for the given prefix.
+func unmangle(prefix, g string) (string, bool) {
+	if rest, ok := strings.CutPrefix(g, prefix+"_"); ok {
+		return rest, true
+	}
+	if rest, ok := strings.CutPrefix(g, prefix+"x_"); ok {
+		b, err := hex.DecodeString(rest)
+		return string(b), err == nil
+	}
+	return "", false
+}
+
+func genjiTable(name string) string { return mangle("t", name) }
+func genjiIndex(name string) string { return mangle("i", name) }
+
+// kindLetters name kinds inside Genji field names, so that Genji's catalog alone tells a
+// column's name and kind.
+var kindLetters = map[dataflow.Kind]string{
+	dataflow.KindInt: "i", dataflow.KindFloat: "f", dataflow.KindDecimal: "d",
+	dataflow.KindString: "s", dataflow.KindBytes: "b", dataflow.KindTime: "t",
+}
+
+func genjiColumn(c ColumnSchema) string { return mangle("c"+kindLetters[c.Kind], c.Name) }
+
+// parseGenjiColumn returns the user name and kind of a Genji field made by genjiColumn.
+func parseGenjiColumn(g string) (string, dataflow.Kind, bool) {
+	if len(g) < 3 || g[0] != 'c' {
+		return "", 0, false
+	}
+	for k, l := range kindLetters {
+		if g[1] == l[0] {
+			name, ok := unmangle(g[:2], g)
+			return name, k, ok
+		}
+	}
+	return "", 0, false
+}
+
+// genjiType is the Genji column type a kind is stored as.
+func genjiType(k dataflow.Kind) string {
+	switch k {
+	case dataflow.KindInt, dataflow.KindTime, dataflow.KindFloat:
+		return "INTEGER"
+	case dataflow.KindDecimal, dataflow.KindString:
+		return "TEXT"
+	case dataflow.KindBytes:
+		return "BLOB"
+	}
+	return ""
+}
+
+// validateSchema checks what storage relies on: known kinds, distinct non-empty column names,
+// a valid primary key.
+func validateSchema(ts TableSchema) error {
+	if ts.Name == "" {
+		return fmt.Errorf("empty table name")
+	}
+	if len(ts.Columns) == 0 {
+		return fmt.Errorf("table %s has no columns", ts.Name)
+	}
+	seen := make(map[string]bool, len(ts.Columns))
+	for _, c := range ts.Columns {
+		if c.Name == "" {
+			return fmt.Errorf("table %s: empty column name", ts.Name)
+		}
+		if genjiType(c.Kind) == "" {
+			return fmt.Errorf("table %s: column %s has unsupported kind %s", ts.Name, c.Name, c.Kind)
+		}
+		if seen[c.Name] {
+			return fmt.Errorf("table %s: duplicate column %s", ts.Name, c.Name)
+		}
+		seen[c.Name] = true
+	}
+	inPK := make(map[int]bool, len(ts.PrimaryKey))
+	for _, i := range ts.PrimaryKey {
+		if i < 0 || i >= len(ts.Columns) || inPK[i] {
+			return fmt.Errorf("table %s: bad primary key column index %d", ts.Name, i)
+		}
+		inPK[i] = true
+	}
+	return nil
+}
+
+// CreateTable creates a Genji table with typed columns for ts.
+func (t *Txn) CreateTable(ts TableSchema) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := validateSchema(ts); err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+	gname := genjiTable(ts.Name)
+	var b strings.Builder
+	b.WriteString("CREATE TABLE ")
+	b.WriteString(gname)
+	b.WriteString(" (")
+	if len(ts.PrimaryKey) == 0 {
+		b.WriteString(rowidField + " INTEGER PRIMARY KEY, ")
+	}
+	inPK := make(map[int]bool, len(ts.PrimaryKey))
+	for _, i := range ts.PrimaryKey {
+		inPK[i] = true
+	}
+	for i, c := range ts.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(genjiColumn(c))
+		b.WriteByte(' ')
+		b.WriteString(genjiType(c.Kind))
+		if c.NotNull || inPK[i] {
+			b.WriteString(" NOT NULL")
+		}
+	}
+	if len(ts.PrimaryKey) > 0 {
+		b.WriteString(", PRIMARY KEY (")
+		for j, i := range ts.PrimaryKey {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(genjiColumn(ts.Columns[i]))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(")")
+	if err := t.execDDL(b.String()); err != nil {
+		if genji.IsAlreadyExistsError(err) {
+			return sqlerr.New(sqlerr.TableExists, "Table '%s' already exists", ts.Name)
+		}
+		return fmt.Errorf("create table %s: %w", ts.Name, err)
+	}
+	t.s.forgetRowid(gname)
+	return nil
+}
+
+// DropTable drops a table with its indexes and rows.
+func (t *Txn) DropTable(name string) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	gname := genjiTable(name)
+	if _, err := t.s.db.DB.Catalog.GetTableInfo(gname); err != nil {
+		return sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", name)
+	}
+	if err := t.execDDL("DROP TABLE " + gname); err != nil {
+		return fmt.Errorf("drop table %s: %w", name, err)
+	}
+	t.s.forgetRowid(gname)
+	return nil
+}
+
+// CreateIndex creates a Genji index on columns of table; a unique index refuses existing or
+// later duplicates (rows with a NULL in the index columns are never duplicates, as in MySQL).
+// Index names are global to the store.
+func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if name == "" || len(cols) == 0 {
+		return fmt.Errorf("create index %q on %s: empty name or column list", name, table)
+	}
+	gtable := genjiTable(table)
+	info, err := t.s.db.DB.Catalog.GetTableInfo(gtable)
+	if err != nil {
+		return sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", table)
+	}
+	gidx := genjiIndex(name)
+	if _, err := t.s.db.DB.Catalog.GetIndexInfo(gidx); err == nil {
+		return sqlerr.New(sqlerr.DupKeyName, "Duplicate key name '%s'", name)
+	}
+	// Resolve the columns from Genji's catalog: exact name first, else case-insensitively as
+	// MySQL does.
+	type field struct {
+		g    string
+		name string
+		kind dataflow.Kind
+	}
+	var fields []field
+	for _, fc := range info.FieldConstraints.Ordered {
+		if n, k, ok := parseGenjiColumn(fc.Field); ok {
+			fields = append(fields, field{fc.Field, n, k})
+		}
+	}
+	idxFields := make([]field, len(cols))
+	for i, c := range cols {
+		found := -1
+		for j, f := range fields {
+			if f.name == c {
+				found = j
+				break
+			}
+			if found < 0 && strings.EqualFold(f.name, c) {
+				found = j
+			}
+		}
+		if found < 0 {
+			return sqlerr.New(sqlerr.KeyColumnMissing, "Key column '%s' doesn't exist in table", c)
+		}
+		idxFields[i] = fields[found]
+	}
+	var b strings.Builder
+	b.WriteString("CREATE ")
+	if unique {
+		b.WriteString("UNIQUE ")
+	}
+	b.WriteString("INDEX " + gidx + " ON " + gtable + " (")
+	for i, f := range idxFields {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.g)
+	}
+	b.WriteString(")")
+	q := b.String()
+
+	if unique {
+		// Genji would fail half-way through building the index and leave it in the
+		// transaction: find duplicates first.
+		var sel strings.Builder
+		sel.WriteString("SELECT ")
+		for i, f := range idxFields {
+			if i > 0 {
+				sel.WriteString(", ")
+			}
+			sel.WriteString(f.g)
+		}
+		sel.WriteString(" FROM " + gtable)
+		st, err := t.prepare(sel.String())
+		if err != nil {
+			return fmt.Errorf("create index %s: %w", name, err)
+		}
+		kinds := make([]dataflow.Kind, len(idxFields))
+		for i, f := range idxFields {
+			kinds[i] = f.kind
+		}
+		seen := map[string]bool{}
+		var dup dataflow.Row
+		vals := make(dataflow.Row, len(kinds))
+		err = t.query(st, nil, func(d types.Document) error {
+			if err := decodeDoc(d, kinds, vals); err != nil {
+				return err
+			}
+			var k []byte
+			for _, v := range vals {
+				if v.IsNull() {
+					return nil
+				}
+				k = dataflow.AppendKey(k, v)
+			}
+			if seen[string(k)] {
+				dup = append(dataflow.Row(nil), vals...)
+				return errStopScan
+			}
+			seen[string(k)] = true
+			return nil
+		})
+		if err != nil && err != errStopScan {
+			return fmt.Errorf("create index %s: %w", name, err)
+		}
+		if dup != nil {
+			return dupEntry(dup, table, name)
+		}
+	}
+	if err := t.execDDL(q); err != nil {
+		if genji.IsAlreadyExistsError(err) {
+			return sqlerr.New(sqlerr.DupKeyName, "Duplicate key name '%s'", name)
+		}
+		return fmt.Errorf("create index %s: %w", name, err)
+	}
+	return nil
+}
+
+// DropIndex drops the index name.
+func (t *Txn) DropIndex(name string) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	gidx := genjiIndex(name)
+	if _, err := t.s.db.DB.Catalog.GetIndexInfo(gidx); err != nil {
+		return sqlerr.New(sqlerr.CantDropIndex, "Can't DROP '%s'; check that column/key exists", name)
+	}
+	if err := t.execDDL("DROP INDEX " + gidx); err != nil {
+		return fmt.Errorf("drop index %s: %w", name, err)
+	}
+	return nil
+}
+
+// dupEntry is MySQL's duplicate-key error: values joined by '-', key named table.index.
+func dupEntry(vals dataflow.Row, table, key string) error {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = v.String()
+	}
+	return sqlerr.New(sqlerr.DupEntry, "Duplicate entry '%s' for key '%s.%s'",
+		strings.Join(parts, "-"), table, key)
+}
+
+// forgetRowid drops the cached row id counter of a table that was created or dropped.
+func (s *Store) forgetRowid(gname string) {
+	s.mu.Lock()
+	delete(s.rowids, gname)
+	s.mu.Unlock()
+}

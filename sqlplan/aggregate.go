@@ -1,0 +1,171 @@
+package sqlplan
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// aggregate plans GROUP BY and the aggregate calls: a projection computes the group
+// expressions and the aggregates' arguments, a Reduce maintains them, and the returned scope
+// resolves group expressions and aggregate calls to the Reduce's columns.
+func (p *planner) aggregate(plan Plan, es *exprScope, sel *sqlparser.Select, aggs []sqlparser.AggrFunc) (Plan, *exprScope, error) {
+	var groupExprs []sqlparser.Expr
+	if sel.GroupBy != nil {
+		if sel.GroupBy.WithRollup {
+			return nil, nil, sqlerr.New(sqlerr.NotSupported, "WITH ROLLUP is not supported")
+		}
+		for _, g := range sel.GroupBy.Exprs {
+			resolved, err := resolveGroupItem(g, sel.GetColumns(), es)
+			if err != nil {
+				return nil, nil, err
+			}
+			groupExprs = append(groupExprs, resolved)
+		}
+	}
+	var exprs []dataflow.Expr
+	var cols []ColumnInfo
+	post := &exprScope{
+		s: es.s, special: map[sqlparser.Expr]dataflow.Expr{}, grouped: true, pre: es.s,
+		groupPos: map[int]int{}, groupText: map[string]int{},
+	}
+	for i, g := range groupExprs {
+		e, err := ConvertScalar(es, g)
+		if err != nil {
+			return nil, nil, err
+		}
+		exprs = append(exprs, e)
+		cols = append(cols, ColumnInfo{Name: sqlparser.String(g), Kind: e.Type()})
+		if c, ok := g.(*sqlparser.ColName); ok {
+			if sc, err := es.s.resolve(c); err == nil {
+				if _, dup := post.groupPos[sc.pos]; !dup {
+					post.groupPos[sc.pos] = i
+				}
+				continue
+			}
+		}
+		post.groupText[sqlparser.String(g)] = i
+	}
+	k := len(groupExprs)
+	var specs []dataflow.Aggregate
+	for _, a := range aggs {
+		spec, arg, err := aggregateSpec(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		if arg != nil {
+			e, err := ConvertScalar(es, arg)
+			if err != nil {
+				return nil, nil, err
+			}
+			spec.Arg = len(exprs)
+			spec.ArgKind = e.Type()
+			exprs = append(exprs, e)
+			cols = append(cols, ColumnInfo{Name: sqlparser.String(arg), Kind: e.Type()})
+		}
+		specs = append(specs, spec)
+	}
+	pre := &Project{Input: plan, Exprs: exprs, Cols: cols}
+	groupBy := make([]int, k)
+	for i := range groupBy {
+		groupBy[i] = i
+	}
+	outCols := append([]ColumnInfo(nil), cols[:k]...)
+	for i, a := range aggs {
+		outCols = append(outCols, ColumnInfo{Name: sqlparser.String(a), Kind: specs[i].ResultKind()})
+	}
+	red := &Reduce{Input: pre, GroupBy: groupBy, Aggs: specs, Global: k == 0, Cols: outCols}
+	post.groupCols = outCols
+	for i, a := range aggs {
+		post.special[a] = dataflow.Col(k+i, specs[i].ResultKind(), sqlparser.String(a))
+	}
+	// The same aggregate written twice is one column.
+	for _, n := range collectAllAggregates(sel) {
+		if _, ok := post.special[n]; ok {
+			continue
+		}
+		for i, a := range aggs {
+			if sqlparser.String(a) == sqlparser.String(n) {
+				post.special[n] = dataflow.Col(k+i, specs[i].ResultKind(), sqlparser.String(a))
+			}
+		}
+	}
+	// The post-aggregation scope has no named columns; names resolve through the groups.
+	post.s = &scope{parent: es.s.parent}
+	return red, post, nil
+}
+
+// collectAllAggregates lists every aggregate node of the select list, HAVING and ORDER BY,
+// including repeated ones.
+func collectAllAggregates(sel *sqlparser.Select) []sqlparser.AggrFunc {
+	var out []sqlparser.AggrFunc
+	visit := func(n sqlparser.SQLNode) {
+		walkExpr(n, func(n sqlparser.SQLNode) bool {
+			if a, ok := n.(sqlparser.AggrFunc); ok {
+				out = append(out, a)
+				return false
+			}
+			return true
+		})
+	}
+	for _, se := range sel.GetColumns() {
+		visit(se)
+	}
+	if sel.Having != nil {
+		visit(sel.Having.Expr)
+	}
+	for _, o := range sel.OrderBy {
+		visit(o.Expr)
+	}
+	return out
+}
+
+// resolveGroupItem turns GROUP BY ordinals and select aliases into the expressions they name.
+func resolveGroupItem(g sqlparser.Expr, selectExprs []sqlparser.SelectExpr, es *exprScope) (sqlparser.Expr, error) {
+	if lit, ok := g.(*sqlparser.Literal); ok && lit.Type == sqlparser.IntVal {
+		n, err := strconv.Atoi(lit.Val)
+		if err != nil || n < 1 || n > len(selectExprs) {
+			return nil, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'group statement'", lit.Val)
+		}
+		ae, ok := selectExprs[n-1].(*sqlparser.AliasedExpr)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.NotSupported, "GROUP BY a star column")
+		}
+		return ae.Expr, nil
+	}
+	if c, ok := g.(*sqlparser.ColName); ok && c.Qualifier.IsEmpty() {
+		if _, err := es.s.resolve(c); err != nil {
+			for _, se := range selectExprs {
+				if ae, ok := se.(*sqlparser.AliasedExpr); ok && strings.EqualFold(ae.As.String(), c.Name.String()) {
+					return ae.Expr, nil
+				}
+			}
+		}
+	}
+	return g, nil
+}
+
+// aggregateSpec maps a vitess aggregate call to a Reduce aggregate and its argument.
+func aggregateSpec(a sqlparser.AggrFunc) (dataflow.Aggregate, sqlparser.Expr, error) {
+	switch f := a.(type) {
+	case *sqlparser.CountStar:
+		return dataflow.Aggregate{Func: dataflow.AggCountStar}, nil, nil
+	case *sqlparser.Count:
+		if len(f.Args) != 1 {
+			return dataflow.Aggregate{}, nil, sqlerr.New(sqlerr.NotSupported, "COUNT with %d arguments is not supported yet", len(f.Args))
+		}
+		return dataflow.Aggregate{Func: dataflow.AggCount, Distinct: f.Distinct}, f.Args[0], nil
+	case *sqlparser.Sum:
+		return dataflow.Aggregate{Func: dataflow.AggSum, Distinct: f.Distinct}, f.Arg, nil
+	case *sqlparser.Avg:
+		return dataflow.Aggregate{Func: dataflow.AggAvg, Distinct: f.Distinct}, f.Arg, nil
+	case *sqlparser.Min:
+		return dataflow.Aggregate{Func: dataflow.AggMin}, f.Arg, nil
+	case *sqlparser.Max:
+		return dataflow.Aggregate{Func: dataflow.AggMax}, f.Arg, nil
+	}
+	return dataflow.Aggregate{}, nil, sqlerr.New(sqlerr.NotSupported, "aggregate not supported yet: %s", sqlparser.String(a))
+}

@@ -1,0 +1,517 @@
+package sqlplan
+
+import (
+	"strings"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// fromItem is one relation of a FROM clause with its own plan.
+type fromItem struct {
+	alias string
+	plan  Plan
+	cols  []ColumnInfo
+}
+
+// maxViewDepth bounds the inlining of views within views.
+const maxViewDepth = 32
+
+// planFrom plans the FROM clause with the WHERE conjuncts: single-relation predicates are
+// pushed onto their relation, equalities between relations become join keys, relations are
+// joined in an order that follows those equalities, and each remaining predicate is applied
+// as soon as the relations it names are joined. It returns the plan, the scope of its rows
+// and the conjuncts left for later (those with subqueries).
+func (p *planner) planFrom(from []sqlparser.TableExpr, where []sqlparser.Expr, outer *scope) (Plan, *scope, []sqlparser.Expr, error) {
+	var items []fromItem
+	preds := append([]sqlparser.Expr(nil), where...)
+	for _, te := range from {
+		if err := p.collectFrom(te, &items, &preds, outer); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if len(items) == 0 {
+		items = append(items, fromItem{plan: &Values{Rows: []dataflow.Row{{}}}})
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		if it.alias == "" {
+			continue
+		}
+		k := strings.ToLower(it.alias)
+		if seen[k] {
+			return nil, nil, nil, sqlerr.New(sqlerr.NonUniqTable, "Not unique table/alias: '%s'", it.alias)
+		}
+		seen[k] = true
+	}
+	all := itemScope(items, allItems(len(items)), outer)
+	type conj struct {
+		e    sqlparser.Expr
+		refs []int // items named, sorted
+		done bool
+	}
+	var conjs []*conj
+	var post []sqlparser.Expr
+	for _, e := range preds {
+		if hasSubquery(e) {
+			post = append(post, e)
+			continue
+		}
+		refs, err := itemRefs(all, items, e)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		conjs = append(conjs, &conj{e: e, refs: refs})
+	}
+	// Push single-relation predicates down.
+	for _, c := range conjs {
+		if len(c.refs) == 1 {
+			i := c.refs[0]
+			pred, err := ConvertScalar(&exprScope{s: itemScope(items, []int{i}, outer)}, c.e)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			items[i].plan = &Filter{Input: items[i].plan, Pred: pred}
+			c.done = true
+		}
+	}
+	joined := []int{0}
+	in := func(i int) bool {
+		for _, j := range joined {
+			if j == i {
+				return true
+			}
+		}
+		return false
+	}
+	subset := func(refs []int, extra int) bool {
+		for _, r := range refs {
+			if r != extra && !in(r) {
+				return false
+			}
+		}
+		return true
+	}
+	plan := items[0].plan
+	applyReady := func() error {
+		sc := itemScope(items, joined, outer)
+		for _, c := range conjs {
+			if c.done || !subset(c.refs, -1) {
+				continue
+			}
+			pred, err := ConvertScalar(&exprScope{s: sc}, c.e)
+			if err != nil {
+				return err
+			}
+			plan = &Filter{Input: plan, Pred: pred}
+			c.done = true
+		}
+		return nil
+	}
+	if err := applyReady(); err != nil {
+		return nil, nil, nil, err
+	}
+	for len(joined) < len(items) {
+		next := -1
+		for _, c := range conjs {
+			if c.done || !isEquality(c.e) {
+				continue
+			}
+			for _, r := range c.refs {
+				if !in(r) && subset(c.refs, r) && (next < 0 || r < next) {
+					next = r
+				}
+			}
+		}
+		if next < 0 {
+			for i := range items {
+				if !in(i) {
+					next = i
+					break
+				}
+			}
+		}
+		// Equalities between the joined relations and the next one become join keys.
+		var leftKeys, rightKeys []sqlparser.Expr
+		for _, c := range conjs {
+			if c.done || !isEquality(c.e) || !subset(c.refs, next) || !containsInt(c.refs, next) {
+				continue
+			}
+			cmp := c.e.(*sqlparser.ComparisonExpr)
+			lr, _ := itemRefs(all, items, cmp.Left)
+			rr, _ := itemRefs(all, items, cmp.Right)
+			switch {
+			case len(lr) > 0 && subset(lr, -1) && len(rr) == 1 && rr[0] == next:
+				leftKeys, rightKeys = append(leftKeys, cmp.Left), append(rightKeys, cmp.Right)
+			case len(rr) > 0 && subset(rr, -1) && len(lr) == 1 && lr[0] == next:
+				leftKeys, rightKeys = append(leftKeys, cmp.Right), append(rightKeys, cmp.Left)
+			default:
+				continue
+			}
+			c.done = true
+		}
+		var err error
+		plan, err = joinOn(plan, itemScope(items, joined, outer), items[next].plan, itemScope(items, []int{next}, outer), leftKeys, rightKeys)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		joined = append(joined, next)
+		if err := applyReady(); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for _, c := range conjs {
+		if !c.done {
+			post = append(post, c.e)
+		}
+	}
+	// The final scope lists columns in FROM order (for SELECT *) at their joined positions.
+	sc := itemScope(items, joined, outer)
+	ordered := make([]scopeCol, 0, len(sc.cols))
+	for i := range items {
+		for _, c := range sc.cols {
+			if c.table == items[i].alias && belongs(items, joined, i, c.pos) {
+				ordered = append(ordered, c)
+			}
+		}
+	}
+	sc.cols = ordered
+	return plan, sc, post, nil
+}
+
+// belongs reports whether position pos of a plan joined in order falls in item i's columns.
+func belongs(items []fromItem, joined []int, i, pos int) bool {
+	off := 0
+	for _, j := range joined {
+		if j == i {
+			return pos >= off && pos < off+len(items[i].cols)
+		}
+		off += len(items[j].cols)
+	}
+	return false
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func allItems(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// itemScope is the scope of the rows of the given items joined in that order.
+func itemScope(items []fromItem, order []int, outer *scope) *scope {
+	sc := &scope{parent: outer}
+	off := 0
+	for _, i := range order {
+		for j, c := range items[i].cols {
+			sc.cols = append(sc.cols, scopeCol{table: items[i].alias, name: c.Name, pos: off + j, kind: c.Kind})
+		}
+		off += len(items[i].cols)
+	}
+	return sc
+}
+
+// itemRefs lists the FROM items an expression names, sorted.
+func itemRefs(all *scope, items []fromItem, e sqlparser.Expr) ([]int, error) {
+	var refs []int
+	var err error
+	walkExpr(e, func(n sqlparser.SQLNode) bool {
+		c, ok := n.(*sqlparser.ColName)
+		if !ok || err != nil {
+			return err == nil
+		}
+		var sc scopeCol
+		sc, err = all.resolve(c)
+		if err != nil {
+			return false
+		}
+		off := 0
+		for i, it := range items {
+			if sc.pos < off+len(it.cols) {
+				if !containsInt(refs, i) {
+					refs = append(refs, i)
+				}
+				break
+			}
+			off += len(it.cols)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(refs); i++ {
+		for j := i; j > 0 && refs[j] < refs[j-1]; j-- {
+			refs[j], refs[j-1] = refs[j-1], refs[j]
+		}
+	}
+	return refs, nil
+}
+
+func isEquality(e sqlparser.Expr) bool {
+	c, ok := e.(*sqlparser.ComparisonExpr)
+	return ok && c.Operator == sqlparser.EqualOp
+}
+
+// collectFrom adds the relations of one FROM element to items and its join conditions to preds.
+func (p *planner) collectFrom(te sqlparser.TableExpr, items *[]fromItem, preds *[]sqlparser.Expr, outer *scope) error {
+	switch t := te.(type) {
+	case *sqlparser.AliasedTableExpr:
+		it, err := p.planTableExpr(t, outer)
+		if err != nil {
+			return err
+		}
+		*items = append(*items, it)
+		return nil
+	case *sqlparser.ParenTableExpr:
+		for _, e := range t.Exprs {
+			if err := p.collectFrom(e, items, preds, outer); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *sqlparser.JoinTableExpr:
+		switch t.Join {
+		case sqlparser.NormalJoinType, sqlparser.StraightJoinType:
+		default:
+			return sqlerr.New(sqlerr.NotSupported, "%s is not supported yet", t.Join.ToString())
+		}
+		first := len(*items)
+		if err := p.collectFrom(t.LeftExpr, items, preds, outer); err != nil {
+			return err
+		}
+		mid := len(*items)
+		if err := p.collectFrom(t.RightExpr, items, preds, outer); err != nil {
+			return err
+		}
+		if t.Condition == nil {
+			return nil
+		}
+		if t.Condition.On != nil {
+			*preds = splitAnd(t.Condition.On, *preds)
+		}
+		for _, col := range t.Condition.Using {
+			l, lok := findColumn((*items)[first:mid], col.String())
+			r, rok := findColumn((*items)[mid:], col.String())
+			if !lok || !rok {
+				return sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'from clause'", col.String())
+			}
+			*preds = append(*preds, &sqlparser.ComparisonExpr{
+				Operator: sqlparser.EqualOp,
+				Left:     sqlparser.NewColNameWithQualifier(col.String(), sqlparser.NewTableName(l)),
+				Right:    sqlparser.NewColNameWithQualifier(col.String(), sqlparser.NewTableName(r)),
+			})
+		}
+		return nil
+	}
+	return sqlerr.New(sqlerr.NotSupported, "FROM element not supported: %s", sqlparser.String(te))
+}
+
+// findColumn returns the alias of the first item with a column of that name.
+func findColumn(items []fromItem, name string) (string, bool) {
+	for _, it := range items {
+		for _, c := range it.cols {
+			if strings.EqualFold(c.Name, name) {
+				return it.alias, true
+			}
+		}
+	}
+	return "", false
+}
+
+// planTableExpr plans a table, view or derived table of a FROM clause.
+func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fromItem, error) {
+	var it fromItem
+	switch e := t.Expr.(type) {
+	case sqlparser.TableName:
+		name := e.Name.String()
+		if strings.EqualFold(name, "dual") && e.Qualifier.IsEmpty() {
+			return fromItem{plan: &Values{Rows: []dataflow.Row{{}}}}, nil
+		}
+		rel, err := p.cat.Relation(name)
+		if err != nil {
+			return it, err
+		}
+		it.alias = name
+		if rel.Query != nil {
+			if p.viewDepth >= maxViewDepth {
+				return it, sqlerr.New(sqlerr.NotSupported, "views nested deeper than %d levels", maxViewDepth)
+			}
+			p.viewDepth++
+			q, err := p.planStatement(rel.Query, nil)
+			p.viewDepth--
+			if err != nil {
+				return it, err
+			}
+			it.plan, it.cols = visiblePlan(q)
+			if err := requireNoLimit(q, "a view used in FROM"); err != nil {
+				return it, err
+			}
+		} else {
+			it.plan = &Scan{Source: rel.Source, Label: rel.Name, Cols: rel.Columns}
+			it.cols = rel.Columns
+		}
+	case *sqlparser.DerivedTable:
+		q, err := p.planStatement(e.Select, nil)
+		if err != nil {
+			return it, err
+		}
+		if err := requireNoLimit(q, "a derived table"); err != nil {
+			return it, err
+		}
+		it.plan, it.cols = visiblePlan(q)
+	default:
+		return it, sqlerr.New(sqlerr.NotSupported, "table expression not supported: %s", sqlparser.String(t))
+	}
+	if !t.As.IsEmpty() {
+		it.alias = t.As.String()
+	}
+	if len(t.Columns) > 0 {
+		if len(t.Columns) != len(it.cols) {
+			return it, sqlerr.New(sqlerr.WrongValueCnt, "In definition of derived table %s, the column list has %d names for %d columns", it.alias, len(t.Columns), len(it.cols))
+		}
+		renamed := make([]ColumnInfo, len(it.cols))
+		for i, c := range it.cols {
+			renamed[i] = ColumnInfo{Name: t.Columns[i].String(), Kind: c.Kind, SQLType: c.SQLType}
+		}
+		it.cols = renamed
+	}
+	return it, nil
+}
+
+// visiblePlan drops a query's hidden sort columns.
+func visiblePlan(q *Query) (Plan, []ColumnInfo) {
+	cols := q.Columns()
+	if q.Visible == len(q.Plan.Columns()) {
+		return q.Plan, cols
+	}
+	exprs := make([]dataflow.Expr, len(cols))
+	for i, c := range cols {
+		exprs[i] = dataflow.Col(i, c.Kind, c.Name)
+	}
+	return &Project{Input: q.Plan, Exprs: exprs, Cols: cols}, cols
+}
+
+// requireNoLimit refuses LIMIT where the result would be a maintained collection: top-k is
+// not supported yet.
+func requireNoLimit(q *Query, where string) error {
+	if q.Limit >= 0 || q.Offset > 0 {
+		return sqlerr.New(sqlerr.NotSupported, "LIMIT in %s is not supported yet", where)
+	}
+	return nil
+}
+
+// joinOn joins two plans on equalities of expressions over each side. Plain columns of the
+// same kind are used directly; other keys are computed (and converted to the kind both sides
+// compare in) into extra columns that the join's output drops again.
+func joinOn(left Plan, ls *scope, right Plan, rs *scope, lk, rk []sqlparser.Expr) (Plan, error) {
+	if len(lk) == 0 {
+		return &Join{Left: left, Right: right}, nil
+	}
+	var lcols, rcols []int
+	var lextra, rextra []dataflow.Expr
+	lw, rw := len(left.Columns()), len(right.Columns())
+	for i := range lk {
+		le, err := ConvertScalar(&exprScope{s: ls}, lk[i])
+		if err != nil {
+			return nil, err
+		}
+		re, err := ConvertScalar(&exprScope{s: rs}, rk[i])
+		if err != nil {
+			return nil, err
+		}
+		kind := comparisonKind(le.Type(), re.Type())
+		lc, lok := plainColumn(ls, lk[i])
+		rc, rok := plainColumn(rs, rk[i])
+		if lok && rok && le.Type() == kind && re.Type() == kind {
+			lcols, rcols = append(lcols, lc), append(rcols, rc)
+			continue
+		}
+		lcols = append(lcols, lw+len(lextra))
+		rcols = append(rcols, rw+len(rextra))
+		lextra = append(lextra, castTo(le, kind))
+		rextra = append(rextra, castTo(re, kind))
+	}
+	if len(lextra) == 0 {
+		return &Join{Left: left, Right: right, LeftKey: lcols, RightKey: rcols}, nil
+	}
+	lp, rp := widen(left, lextra), widen(right, rextra)
+	j := &Join{Left: lp, Right: rp, LeftKey: lcols, RightKey: rcols}
+	// Drop the key columns again.
+	var exprs []dataflow.Expr
+	var cols []ColumnInfo
+	jc := j.Columns()
+	for i := 0; i < lw; i++ {
+		exprs, cols = append(exprs, dataflow.Col(i, jc[i].Kind, jc[i].Name)), append(cols, jc[i])
+	}
+	for i := 0; i < rw; i++ {
+		k := lw + len(lextra) + i
+		exprs, cols = append(exprs, dataflow.Col(k, jc[k].Kind, jc[k].Name)), append(cols, jc[k])
+	}
+	return &Project{Input: j, Exprs: exprs, Cols: cols}, nil
+}
+
+// widen appends computed columns to a plan's rows.
+func widen(p Plan, extra []dataflow.Expr) Plan {
+	cols := p.Columns()
+	exprs := make([]dataflow.Expr, 0, len(cols)+len(extra))
+	out := make([]ColumnInfo, 0, len(cols)+len(extra))
+	for i, c := range cols {
+		exprs, out = append(exprs, dataflow.Col(i, c.Kind, c.Name)), append(out, c)
+	}
+	for _, e := range extra {
+		exprs, out = append(exprs, e), append(out, ColumnInfo{Name: e.String(), Kind: e.Type()})
+	}
+	return &Project{Input: p, Exprs: exprs, Cols: out}
+}
+
+// plainColumn returns the position of an expression that is just a column reference.
+func plainColumn(s *scope, e sqlparser.Expr) (int, bool) {
+	c, ok := e.(*sqlparser.ColName)
+	if !ok {
+		return 0, false
+	}
+	sc, err := s.resolve(c)
+	if err != nil {
+		return 0, false
+	}
+	return sc.pos, true
+}
+
+// comparisonKind is the kind MySQL compares two kinds in.
+func comparisonKind(a, b dataflow.Kind) dataflow.Kind {
+	switch {
+	case a == b:
+		return a
+	case a == dataflow.KindNull:
+		return b
+	case b == dataflow.KindNull:
+		return a
+	case (a == dataflow.KindString || a == dataflow.KindBytes) && (b == dataflow.KindString || b == dataflow.KindBytes):
+		return dataflow.KindString
+	case a == dataflow.KindTime || b == dataflow.KindTime:
+		return dataflow.KindTime
+	case (a == dataflow.KindInt && b == dataflow.KindDecimal) || (a == dataflow.KindDecimal && b == dataflow.KindInt):
+		return dataflow.KindDecimal
+	}
+	return dataflow.KindFloat
+}
+
+// castTo converts an expression to a kind unless it already has it.
+func castTo(e dataflow.Expr, k dataflow.Kind) dataflow.Expr {
+	if e.Type() == k {
+		return e
+	}
+	return dataflow.Cast(e, k)
+}

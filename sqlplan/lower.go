@@ -1,0 +1,111 @@
+package sqlplan
+
+import (
+	"fmt"
+
+	"github.com/cdc-dev/cdc/dataflow"
+)
+
+// Arranger hands out the arrangements of a graph being lowered. A shared request names a
+// collection by source and key ("table:chat by [0]") and may return an arrangement that
+// other graphs already maintain; a private one is unique to the operator asking.
+type Arranger func(id string, shared bool) dataflow.Arrangement
+
+// Lower builds the dataflow graph of a plan. A plan node reachable along several paths is
+// lowered once, so the graph is a DAG that computes every subplan once per epoch.
+func Lower(p Plan, arrange Arranger) (*dataflow.Graph, error) {
+	l := &lowerer{g: &dataflow.Graph{}, arrange: arrange, done: make(map[Plan]int)}
+	if _, err := l.lower(p); err != nil {
+		return nil, err
+	}
+	return l.g, nil
+}
+
+type lowerer struct {
+	g       *dataflow.Graph
+	arrange Arranger
+	done    map[Plan]int
+	private int
+}
+
+func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
+	l.private++
+	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), false)
+}
+
+// arrangementFor returns the arrangement of a join input: shared when the input is a plain
+// scan of a source, private otherwise.
+func (l *lowerer) arrangementFor(p Plan, key []int) dataflow.Arrangement {
+	if s, ok := p.(*Scan); ok {
+		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), true)
+	}
+	return l.privateArrangement("join")
+}
+
+func (l *lowerer) lower(p Plan) (int, error) {
+	if i, ok := l.done[p]; ok {
+		return i, nil
+	}
+	var inputs []int
+	for _, c := range p.Children() {
+		i, err := l.lower(c)
+		if err != nil {
+			return 0, err
+		}
+		inputs = append(inputs, i)
+	}
+	var op dataflow.Operator
+	switch n := p.(type) {
+	case *Scan:
+		op = &dataflow.Input{Source: n.Source}
+	case *Filter:
+		op = &dataflow.Filter{Predicate: n.Pred}
+	case *Project:
+		op = &dataflow.Map{Exprs: n.Exprs}
+	case *Join:
+		op = &dataflow.Join{
+			LeftKey: n.LeftKey, RightKey: n.RightKey,
+			Left: l.arrangementFor(n.Left, n.LeftKey), Right: l.arrangementFor(n.Right, n.RightKey),
+		}
+	case *Reduce:
+		r := &dataflow.Reduce{GroupBy: n.GroupBy, Aggs: n.Aggs, Global: n.Global, State: l.privateArrangement("reduce")}
+		r.Values = make([]dataflow.Arrangement, len(n.Aggs))
+		for i, a := range n.Aggs {
+			if a.Func == dataflow.AggMin || a.Func == dataflow.AggMax || (a.Distinct && a.Func != dataflow.AggCountStar) {
+				r.Values[i] = l.privateArrangement("values")
+			}
+		}
+		op = r
+	case *Distinct:
+		op = &dataflow.Distinct{State: l.privateArrangement("distinct")}
+	case *Union:
+		op = &dataflow.Union{}
+	case *Negate:
+		op = &dataflow.Negate{}
+	case *Values:
+		op = &dataflow.Constant{Rows: n.Rows}
+	default:
+		return 0, fmt.Errorf("lower: unknown plan node %T", p)
+	}
+	i := l.g.Add(op, inputs...)
+	l.done[p] = i
+	return i, nil
+}
+
+// Sources lists the source names a plan reads, each once, in first-seen order.
+func Sources(p Plan) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(Plan)
+	walk = func(p Plan) {
+		if s, ok := p.(*Scan); ok && !seen[s.Source] {
+			seen[s.Source] = true
+			out = append(out, s.Source)
+		}
+		for _, c := range p.Children() {
+			walk(c)
+		}
+	}
+	walk(p)
+	return out
+}

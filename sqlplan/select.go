@@ -1,0 +1,357 @@
+package sqlplan
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// Catalog resolves relation names for the planner.
+type Catalog interface {
+	// Relation returns the named table or view, or a sqlerr.NoSuchTable error.
+	Relation(name string) (*Relation, error)
+}
+
+// Relation is a named collection the planner can read.
+type Relation struct {
+	Name    string
+	Columns []ColumnInfo
+	// Source is the dataflow input of a table or materialized view.
+	Source string
+	// Query is the definition of a plain (non-materialized) view, inlined where used.
+	Query sqlparser.TableStatement
+}
+
+// Query is a planned SELECT: a plan whose rows are the result, plus what only a one-shot
+// read applies (ordering and limits).
+type Query struct {
+	Plan Plan
+	// Visible is the number of leading plan columns the client sees; the rest are sort keys.
+	Visible int
+	OrderBy []SortKey
+	Limit   int64 // -1 when there is none
+	Offset  int64
+}
+
+// SortKey orders a result by one plan column.
+type SortKey struct {
+	Col  int
+	Desc bool
+}
+
+// Columns returns the columns the client sees.
+func (q *Query) Columns() []ColumnInfo { return q.Plan.Columns()[:q.Visible] }
+
+// PlanQuery plans a SELECT or UNION.
+func PlanQuery(cat Catalog, stmt sqlparser.TableStatement) (*Query, error) {
+	p := &planner{cat: cat}
+	return p.planStatement(stmt, nil)
+}
+
+type planner struct {
+	cat Catalog
+	// viewDepth guards against views that (through a cycle) expand forever.
+	viewDepth int
+}
+
+func (p *planner) planStatement(stmt sqlparser.TableStatement, outer *scope) (*Query, error) {
+	switch s := stmt.(type) {
+	case *sqlparser.Select:
+		return p.planSelect(s, outer)
+	case *sqlparser.Union:
+		return p.planUnion(s, outer)
+	}
+	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported as a query: %s", sqlparser.String(stmt))
+}
+
+// planSelect plans FROM and WHERE (with join ordering), subqueries, aggregation, the select
+// list, DISTINCT, ORDER BY and LIMIT, in that order.
+func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error) {
+	if sel.With != nil {
+		return nil, sqlerr.New(sqlerr.NotSupported, "WITH is not supported yet")
+	}
+	if sel.Into != nil {
+		return nil, sqlerr.New(sqlerr.NotSupported, "SELECT ... INTO is not supported")
+	}
+	var conjuncts []sqlparser.Expr
+	if sel.Where != nil {
+		conjuncts = splitAnd(sel.Where.Expr, nil)
+	}
+	plan, sc, post, err := p.planFrom(sel.From, conjuncts, outer)
+	if err != nil {
+		return nil, err
+	}
+	es := &exprScope{s: sc, special: map[sqlparser.Expr]dataflow.Expr{}}
+	// WHERE conjuncts with subqueries or that could not be placed among the joins.
+	if len(post) > 0 {
+		for _, c := range post {
+			if plan, err = p.attachSubqueries(plan, es, c); err != nil {
+				return nil, err
+			}
+		}
+		for _, c := range post {
+			pred, err := ConvertScalar(es, c)
+			if err != nil {
+				return nil, err
+			}
+			plan = &Filter{Input: plan, Pred: pred}
+		}
+	}
+	selectExprs := sel.GetColumns()
+	var orderExprs []sqlparser.Expr
+	for _, o := range sel.OrderBy {
+		orderExprs = append(orderExprs, o.Expr)
+	}
+	var having sqlparser.Expr
+	if sel.Having != nil {
+		having = sel.Having.Expr
+	}
+	aggs := collectAggregates(selectExprs, having, orderExprs)
+	if len(aggs) > 0 || sel.GroupBy != nil {
+		plan, es, err = p.aggregate(plan, es, sel, aggs)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Subqueries in the select list, HAVING and ORDER BY are attached to the current plan.
+	for _, se := range selectExprs {
+		if ae, ok := se.(*sqlparser.AliasedExpr); ok {
+			if plan, err = p.attachSubqueries(plan, es, ae.Expr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, e := range append(orderExprs, having) {
+		if e != nil {
+			if plan, err = p.attachSubqueries(plan, es, e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	exprs, cols, err := p.selectList(es, selectExprs)
+	if err != nil {
+		return nil, err
+	}
+	es.aliases = map[string]dataflow.Expr{}
+	for i, se := range selectExprs {
+		if ae, ok := se.(*sqlparser.AliasedExpr); ok && !ae.As.IsEmpty() {
+			if j := aliasIndex(selectExprs, i); j >= 0 {
+				es.aliases[strings.ToLower(ae.As.String())] = exprs[j]
+			}
+		}
+	}
+	if having != nil {
+		pred, err := ConvertScalar(es, having)
+		if err != nil {
+			return nil, err
+		}
+		plan = &Filter{Input: plan, Pred: pred}
+	}
+	q := &Query{Limit: -1}
+	visible := len(exprs)
+	for _, o := range sel.OrderBy {
+		col, err := p.orderColumn(es, o.Expr, selectExprs, cols, &exprs, &cols)
+		if err != nil {
+			return nil, err
+		}
+		q.OrderBy = append(q.OrderBy, SortKey{Col: col, Desc: o.Direction == sqlparser.DescOrder})
+	}
+	if sel.Distinct && len(exprs) > visible {
+		return nil, sqlerr.New(sqlerr.OrderNotSelected, "Expression of ORDER BY clause is not in SELECT list; this is incompatible with DISTINCT")
+	}
+	plan = &Project{Input: plan, Exprs: exprs, Cols: cols}
+	if sel.Distinct {
+		plan = &Distinct{Input: plan}
+	}
+	q.Plan, q.Visible = plan, visible
+	if err := setLimit(q, sel.Limit); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// aliasIndex maps the i-th select expression to its first output column (stars expand).
+func aliasIndex(selectExprs []sqlparser.SelectExpr, i int) int {
+	n := 0
+	for j := 0; j < i; j++ {
+		if _, ok := selectExprs[j].(*sqlparser.StarExpr); ok {
+			return -1
+		}
+		n++
+	}
+	return n
+}
+
+// selectList converts the select expressions, expanding stars in FROM order.
+func (p *planner) selectList(es *exprScope, selectExprs []sqlparser.SelectExpr) ([]dataflow.Expr, []ColumnInfo, error) {
+	var exprs []dataflow.Expr
+	var cols []ColumnInfo
+	for _, se := range selectExprs {
+		switch s := se.(type) {
+		case *sqlparser.StarExpr:
+			if es.grouped {
+				return nil, nil, sqlerr.New(sqlerr.WrongGroupField, "SELECT * is not allowed with GROUP BY")
+			}
+			table := s.TableName.Name.String()
+			matched := false
+			for _, c := range es.s.cols {
+				if table != "" && !strings.EqualFold(c.table, table) {
+					continue
+				}
+				matched = true
+				exprs = append(exprs, dataflow.Col(c.pos, c.kind, c.name))
+				cols = append(cols, ColumnInfo{Name: c.name, Kind: c.kind})
+			}
+			if !matched && table != "" {
+				return nil, nil, sqlerr.New(sqlerr.BadField, "Unknown table '%s'", table)
+			}
+		case *sqlparser.AliasedExpr:
+			e, err := ConvertScalar(es, s.Expr)
+			if err != nil {
+				return nil, nil, err
+			}
+			name := s.As.String()
+			if name == "" {
+				if c, ok := s.Expr.(*sqlparser.ColName); ok {
+					name = c.Name.String()
+				} else {
+					name = sqlparser.String(s.Expr)
+				}
+			}
+			exprs = append(exprs, e)
+			cols = append(cols, ColumnInfo{Name: name, Kind: e.Type()})
+		default:
+			return nil, nil, sqlerr.New(sqlerr.NotSupported, "select expression not supported: %s", sqlparser.String(se))
+		}
+	}
+	return exprs, cols, nil
+}
+
+// orderColumn finds the output column an ORDER BY item sorts by, appending a hidden column
+// when it is not in the select list.
+func (p *planner) orderColumn(es *exprScope, e sqlparser.Expr, selectExprs []sqlparser.SelectExpr, visible []ColumnInfo, exprs *[]dataflow.Expr, cols *[]ColumnInfo) (int, error) {
+	if lit, ok := e.(*sqlparser.Literal); ok && lit.Type == sqlparser.IntVal {
+		n, err := strconv.Atoi(lit.Val)
+		if err != nil || n < 1 || n > len(visible) {
+			return 0, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'order clause'", lit.Val)
+		}
+		return n - 1, nil
+	}
+	if c, ok := e.(*sqlparser.ColName); ok && c.Qualifier.IsEmpty() {
+		for i, se := range selectExprs {
+			if ae, ok := se.(*sqlparser.AliasedExpr); ok && strings.EqualFold(ae.As.String(), c.Name.String()) {
+				if j := aliasIndex(selectExprs, i); j >= 0 {
+					return j, nil
+				}
+			}
+		}
+	}
+	text := sqlparser.String(e)
+	for i, se := range selectExprs {
+		if ae, ok := se.(*sqlparser.AliasedExpr); ok && sqlparser.String(ae.Expr) == text {
+			if j := aliasIndex(selectExprs, i); j >= 0 {
+				return j, nil
+			}
+		}
+	}
+	conv, err := ConvertScalar(es, e)
+	if err != nil {
+		return 0, err
+	}
+	*exprs = append(*exprs, conv)
+	*cols = append(*cols, ColumnInfo{Name: text, Kind: conv.Type()})
+	return len(*exprs) - 1, nil
+}
+
+// setLimit reads LIMIT and OFFSET, which must be integer literals.
+func setLimit(q *Query, l *sqlparser.Limit) error {
+	if l == nil {
+		return nil
+	}
+	read := func(e sqlparser.Expr) (int64, error) {
+		lit, ok := e.(*sqlparser.Literal)
+		if !ok || lit.Type != sqlparser.IntVal {
+			return 0, sqlerr.New(sqlerr.Parse, "LIMIT takes integer literals, got %s", sqlparser.String(e))
+		}
+		return strconv.ParseInt(lit.Val, 10, 64)
+	}
+	var err error
+	if l.Rowcount != nil {
+		if q.Limit, err = read(l.Rowcount); err != nil {
+			return err
+		}
+	}
+	if l.Offset != nil {
+		if q.Offset, err = read(l.Offset); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitAnd flattens a conjunction.
+func splitAnd(e sqlparser.Expr, out []sqlparser.Expr) []sqlparser.Expr {
+	if a, ok := e.(*sqlparser.AndExpr); ok {
+		out = splitAnd(a.Left, out)
+		return splitAnd(a.Right, out)
+	}
+	return append(out, e)
+}
+
+// walkExpr visits the nodes of an expression, not descending into subqueries.
+func walkExpr(e sqlparser.SQLNode, fn func(sqlparser.SQLNode) bool) {
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if !fn(n) {
+			return false, nil
+		}
+		switch n.(type) {
+		case *sqlparser.Subquery:
+			return false, nil
+		}
+		return true, nil
+	}, e)
+}
+
+// hasSubquery reports whether an expression contains a subquery.
+func hasSubquery(e sqlparser.Expr) bool {
+	found := false
+	walkExpr(e, func(n sqlparser.SQLNode) bool {
+		switch n.(type) {
+		case *sqlparser.Subquery, *sqlparser.ExistsExpr:
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// collectAggregates lists the distinct aggregate calls in the select list, HAVING and ORDER BY.
+func collectAggregates(selectExprs []sqlparser.SelectExpr, having sqlparser.Expr, order []sqlparser.Expr) []sqlparser.AggrFunc {
+	var out []sqlparser.AggrFunc
+	seen := map[string]bool{}
+	visit := func(n sqlparser.SQLNode) {
+		walkExpr(n, func(n sqlparser.SQLNode) bool {
+			if a, ok := n.(sqlparser.AggrFunc); ok {
+				if t := sqlparser.String(a); !seen[t] {
+					seen[t] = true
+					out = append(out, a)
+				}
+				return false
+			}
+			return true
+		})
+	}
+	for _, se := range selectExprs {
+		visit(se)
+	}
+	if having != nil {
+		visit(having)
+	}
+	for _, o := range order {
+		visit(o)
+	}
+	return out
+}

@@ -1,0 +1,220 @@
+package sqlplan
+
+import (
+	"fmt"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"vitess.io/vitess/go/vt/sqlparser"
+)
+
+// attachSubqueries plans the uncorrelated subqueries in e and joins their results to plan,
+// recording in es.special the expression that replaces each one. Every construction keeps
+// the plan's existing columns at their positions and appends new ones.
+//
+//   - A scalar subquery becomes a global Reduce (row count and the value) cross-joined as one
+//     extra row; more than one row is the MySQL error 1242 when evaluated.
+//   - EXISTS becomes a global count cross-joined, tested > 0.
+//   - x [NOT] IN (subquery) becomes a mark join: the rows whose x matches a distinct
+//     subquery value get mark 1, the others (the input minus the matched rows) get 0, or
+//     NULL when x is NULL or the subquery has a NULL, as SQL's three-valued IN requires.
+func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (Plan, error) {
+	var err error
+	outer := es.s
+	if es.grouped {
+		outer = es.pre
+	}
+	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
+		if err != nil {
+			return false, nil
+		}
+		switch node := n.(type) {
+		case *sqlparser.ComparisonExpr:
+			sub, ok := node.Right.(*sqlparser.Subquery)
+			if !ok {
+				return true, nil
+			}
+			if node.Operator != sqlparser.InOp && node.Operator != sqlparser.NotInOp {
+				if node.Modifier != 0 {
+					err = sqlerr.New(sqlerr.NotSupported, "ANY/ALL subqueries are not supported yet")
+					return false, nil
+				}
+				return true, nil
+			}
+			if _, done := es.special[node]; done {
+				return false, nil
+			}
+			var mark dataflow.Expr
+			plan, mark, err = p.markJoin(plan, es, node.Left, sub, outer)
+			if err != nil {
+				return false, nil
+			}
+			if node.Operator == sqlparser.NotInOp {
+				mark = dataflow.Not(mark)
+			}
+			es.special[node] = mark
+			return false, nil
+		case *sqlparser.ExistsExpr:
+			if _, done := es.special[node]; done {
+				return false, nil
+			}
+			q, qerr := p.planStatement(node.Subquery.Select, outer)
+			if qerr != nil {
+				err = qerr
+				return false, nil
+			}
+			body, _ := visiblePlan(q)
+			w := len(plan.Columns())
+			count := &Reduce{Input: body, Aggs: []dataflow.Aggregate{{Func: dataflow.AggCountStar}}, Global: true,
+				Cols: []ColumnInfo{{Name: "count(*)", Kind: dataflow.KindInt}}}
+			plan = &Join{Left: plan, Right: count}
+			es.special[node], err = dataflow.NewCompare(">", dataflow.Col(w, dataflow.KindInt, "exists"), dataflow.Lit(dataflow.NewInt(0)))
+			return false, nil
+		case *sqlparser.Subquery:
+			if _, done := es.special[node]; done {
+				return false, nil
+			}
+			q, qerr := p.planStatement(node.Select, outer)
+			if qerr != nil {
+				err = qerr
+				return false, nil
+			}
+			if err = requireNoLimit(q, "a scalar subquery"); err != nil {
+				return false, nil
+			}
+			body, cols := visiblePlan(q)
+			if len(cols) != 1 {
+				err = sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
+				return false, nil
+			}
+			w := len(plan.Columns())
+			agg := &Reduce{Input: body, Global: true,
+				Aggs: []dataflow.Aggregate{{Func: dataflow.AggCountStar}, {Func: dataflow.AggMax, Arg: 0, ArgKind: cols[0].Kind}},
+				Cols: []ColumnInfo{{Name: "count(*)", Kind: dataflow.KindInt}, {Name: "value", Kind: cols[0].Kind}}}
+			plan = &Join{Left: plan, Right: agg}
+			es.special[node] = &scalarSubquery{
+				count: dataflow.Col(w, dataflow.KindInt, "count"),
+				value: dataflow.Col(w+1, cols[0].Kind, "value"),
+				text:  sqlparser.String(node),
+			}
+			return false, nil
+		}
+		return true, nil
+	}, e)
+	return plan, err
+}
+
+// markJoin appends to plan a column that is x IN (sub) with SQL's NULL semantics.
+func (p *planner) markJoin(plan Plan, es *exprScope, left sqlparser.Expr, sub *sqlparser.Subquery, outer *scope) (Plan, dataflow.Expr, error) {
+	if _, ok := left.(sqlparser.ValTuple); ok {
+		return nil, nil, sqlerr.New(sqlerr.NotSupported, "row constructors with IN subqueries are not supported yet")
+	}
+	q, err := p.planStatement(sub.Select, outer)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := requireNoLimit(q, "an IN subquery"); err != nil {
+		return nil, nil, err
+	}
+	body, cols := visiblePlan(q)
+	if len(cols) != 1 {
+		return nil, nil, sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
+	}
+	x, err := ConvertScalar(es, left)
+	if err != nil {
+		return nil, nil, err
+	}
+	inCols := plan.Columns()
+	w := len(inCols)
+	kind := comparisonKind(x.Type(), cols[0].Kind)
+	keyed := widen(plan, []dataflow.Expr{castTo(x, kind)})
+	values := &Distinct{Input: &Project{Input: body, Exprs: []dataflow.Expr{castTo(dataflow.Col(0, cols[0].Kind, cols[0].Name), kind)},
+		Cols: []ColumnInfo{{Name: cols[0].Name, Kind: kind}}}}
+	joined := &Join{Left: keyed, Right: values, LeftKey: []int{w}, RightKey: []int{0}}
+	passthrough := func(extra dataflow.Expr) ([]dataflow.Expr, []ColumnInfo) {
+		exprs := make([]dataflow.Expr, 0, w+1)
+		out := make([]ColumnInfo, 0, w+1)
+		for i, c := range inCols {
+			exprs, out = append(exprs, dataflow.Col(i, c.Kind, c.Name)), append(out, c)
+		}
+		if extra != nil {
+			exprs, out = append(exprs, extra), append(out, ColumnInfo{Name: "in", Kind: dataflow.KindInt})
+		}
+		return exprs, out
+	}
+	ex, ec := passthrough(nil)
+	matched := &Project{Input: joined, Exprs: ex, Cols: ec}
+	unmatched := &Union{Inputs: []Plan{plan, &Negate{Input: matched}}}
+	stats := &Reduce{Input: body, Global: true,
+		Aggs: []dataflow.Aggregate{{Func: dataflow.AggCountStar}, {Func: dataflow.AggCount, Arg: 0, ArgKind: cols[0].Kind}},
+		Cols: []ColumnInfo{{Name: "rows", Kind: dataflow.KindInt}, {Name: "non_null", Kind: dataflow.KindInt}}}
+	withStats := &Join{Left: unmatched, Right: stats}
+	ex, ec = passthrough(&notInMark{x: x, rows: dataflow.Col(w, dataflow.KindInt, "rows"), nonNull: dataflow.Col(w+1, dataflow.KindInt, "non_null")})
+	miss := &Project{Input: withStats, Exprs: ex, Cols: ec}
+	ex, ec = passthrough(dataflow.Lit(dataflow.NewInt(1)))
+	hit := &Project{Input: matched, Exprs: ex, Cols: ec}
+	return &Union{Inputs: []Plan{hit, miss}}, dataflow.Col(w, dataflow.KindInt, "in"), nil
+}
+
+// scalarSubquery is the value of a scalar subquery from its row count and its value.
+type scalarSubquery struct {
+	count, value dataflow.Expr
+	text         string
+}
+
+// Eval returns NULL for no row, the value for one, and error 1242 for more.
+func (s *scalarSubquery) Eval(row dataflow.Row) (dataflow.Datum, error) {
+	n, err := s.count.Eval(row)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	switch {
+	case n.Int() > 1:
+		return dataflow.Null, sqlerr.New(sqlerr.SubqueryRows, "Subquery returns more than 1 row")
+	case n.Int() == 0:
+		return dataflow.Null, nil
+	}
+	return s.value.Eval(row)
+}
+
+// Type is the subquery column's kind.
+func (s *scalarSubquery) Type() dataflow.Kind { return s.value.Type() }
+
+// String prints the subquery.
+func (s *scalarSubquery) String() string { return s.text }
+
+// notInMark is the value of x IN (subquery) for a row whose x matched no subquery value.
+type notInMark struct {
+	x, rows, nonNull dataflow.Expr
+}
+
+// Eval is 0 for an empty subquery, NULL when x is NULL or the subquery has a NULL, else 0.
+func (m *notInMark) Eval(row dataflow.Row) (dataflow.Datum, error) {
+	rows, err := m.rows.Eval(row)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	if rows.Int() == 0 {
+		return dataflow.NewInt(0), nil
+	}
+	x, err := m.x.Eval(row)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	nonNull, err := m.nonNull.Eval(row)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	if x.IsNull() || nonNull.Int() < rows.Int() {
+		return dataflow.Null, nil
+	}
+	return dataflow.NewInt(0), nil
+}
+
+// Type is an integer truth value.
+func (m *notInMark) Type() dataflow.Kind { return dataflow.KindInt }
+
+// String prints the mark's rule.
+func (m *notInMark) String() string {
+	return fmt.Sprintf("in_miss(%s, %s, %s)", m.x, m.rows, m.nonNull)
+}
