@@ -118,6 +118,9 @@ func NewCompare(op string, l, r Expr) (Expr, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.NotSupported, "comparison operator '%s' is not supported", op)
 	}
+	if l == nil || r == nil {
+		return nil, sqlerr.New(sqlerr.Parse, "operator %s needs two operands", op)
+	}
 	return &compareExpr{op: o, l: l, r: r}, nil
 }
 

@@ -80,8 +80,7 @@ type funcBuilder struct {
 // funcs is the registry of built-in functions by upper-case name; filled in init.
 var funcs map[string]funcBuilder
 
-// nonDeterministic names the functions a view cannot use because their value is not a
-// function of the row alone.
+// nonDeterministic names the functions whose value is not a function of the row alone.
 var nonDeterministic = map[string]bool{
 	"NOW": true, "SYSDATE": true, "CURDATE": true, "CURTIME": true, "CURRENT_DATE": true,
 	"CURRENT_TIME": true, "CURRENT_TIMESTAMP": true, "LOCALTIME": true, "LOCALTIMESTAMP": true,

@@ -167,6 +167,7 @@ func truncDec(d decimal.Decimal, places int32) decimal.Decimal {
 
 // roundFloat is MySQL's my_double_round: ties to even via rint, or truncation toward zero.
 func roundFloat(v float64, places int64, trunc bool) float64 {
+	places = max(min(places, 400), -400)
 	abs := places
 	if abs < 0 {
 		abs = -abs

@@ -49,8 +49,7 @@ func between(e, lo, hi Expr) Expr              { return must(Between(e, lo, hi, 
 func like(e, p Expr) Expr                      { return Like(e, p, nil, false) }
 func caseOf(op Expr, w, t []Expr, e Expr) Expr { return must(Case(op, w, t, e)) }
 
-// exprCase is one expression with its expected MySQL result: the printed value and its kind,
-// or an error code.
+// exprCase is an expression with its expected MySQL value and kind, or error code.
 type exprCase struct {
 	e    Expr
 	want string
@@ -596,7 +595,7 @@ func TestExprNoPanicSweep(t *testing.T) {
 		}
 	}
 	// Every registered function with every arity it accepts (up to 3) over a smaller set.
-	small := []Expr{nul(), ii(-1), ii(2), ii(math.MaxInt64), ff(-2.5), dd("1.50"), ss("abc"), ss("12"), Lit(NewBytes([]byte{0xff})), tm("2024-01-02 03:04:05")}
+	small := []Expr{nul(), ii(-1), ii(2), ii(math.MaxInt64), ii(math.MinInt64), ff(-2.5), dd("1.50"), ss("abc"), ss("12"), Lit(NewBytes([]byte{0xff})), tm("2024-01-02 03:04:05")}
 	for name, b := range funcs {
 		for n := b.min; n <= 3 && (b.max < 0 || n <= b.max); n++ {
 			args := make([]Expr, n)

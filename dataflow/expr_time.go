@@ -74,8 +74,7 @@ func fracMicros(f string) int64 {
 	return us
 }
 
-// parseDateTime parses the DATETIME and DATE text forms MySQL accepts ("2024-01-02 03:04:05.5",
-// "2024-01-02", "2024-01-02T03:04:05", "20240102030405", "240102") into microseconds.
+// parseDateTime parses the DATETIME and DATE texts MySQL accepts (delimited or digits) into microseconds.
 func parseDateTime(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -29,6 +29,29 @@ type txnState struct {
 	events  []*changelogpb.ChangeEvent
 }
 
+// txnMark is the size of a transaction's records before a statement.
+type txnMark struct {
+	changes map[string]int
+	events  int
+}
+
+// mark records the sizes of the transaction's changes and events.
+func (t *txnState) mark() txnMark {
+	m := txnMark{changes: make(map[string]int, len(t.changes)), events: len(t.events)}
+	for src, us := range t.changes {
+		m.changes[src] = len(us)
+	}
+	return m
+}
+
+// truncate forgets the changes and events recorded after the mark.
+func (t *txnState) truncate(m txnMark) {
+	for src, us := range t.changes {
+		t.changes[src] = us[:m.changes[src]]
+	}
+	t.events = t.events[:m.events]
+}
+
 // undoEntry reverses one row write of a failed statement inside an explicit transaction.
 type undoEntry struct {
 	schema  sources.TableSchema
@@ -238,12 +261,14 @@ func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEn
 		}
 	}
 	var undo []undoEntry
+	mark := s.txn.mark()
 	n, err := fn(s.txn, &undo)
 	if err != nil {
 		if !s.explicit {
 			s.rollback()
 			return nil, err
 		}
+		s.txn.truncate(mark)
 		if uerr := s.undo(undo); uerr != nil {
 			s.rollback()
 			return nil, fmt.Errorf("%w (and undoing the statement failed, so the transaction was rolled back: %v)", err, uerr)

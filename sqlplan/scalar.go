@@ -364,7 +364,7 @@ func (c scalarConverter) unary(n *sqlparser.UnaryExpr) (dataflow.Expr, error) {
 				if err != nil {
 					return nil, err
 				}
-				return dataflow.Lit(dataflow.NewFloat(-d.Float())), nil
+				return dataflow.Lit(dataflow.NewFloat(0 - d.Float())), nil
 			}
 		}
 		e, err := c.convert(n.Expr)
