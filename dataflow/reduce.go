@@ -385,9 +385,10 @@ func average(sum Datum, n int64) Datum {
 	case KindFloat:
 		return NewFloat(sum.Float() / float64(n))
 	case KindInt:
-		return NewDecimal(decimal.NewFromInt(sum.Int()).Div(decimal.NewFromInt(n), 4))
+		return decDatum(decimal.NewFromInt(sum.Int()).Div(decimal.NewFromInt(n), 4), 4)
 	}
-	return NewDecimal(sum.Decimal().Div(decimal.NewFromInt(n), 4))
+	scale := decScale(sum.s) + 4
+	return decDatum(sum.Decimal().Div(decimal.NewFromInt(n), scale), scale)
 }
 
 // addScaled returns sum + v*diff in the sum's kind; NULL sum counts as zero.
@@ -411,20 +412,21 @@ func addScaled(sum, v Datum, diff Diff, kind Kind) (Datum, error) {
 		return NewInt(r), nil
 	case KindDecimal:
 		var dv decimal.Decimal
+		var scale int32
 		switch v.Kind() {
 		case KindInt:
 			dv = decimal.NewFromInt(v.Int())
 		case KindDecimal:
-			dv = v.Decimal()
+			dv, scale = v.Decimal(), decScale(v.s)
 		default:
 			f, _ := v.ToFloat()
 			dv = decimal.NewFromFloat(f)
 		}
 		dv = dv.Mul(decimal.NewFromInt(diff))
 		if sum.IsNull() {
-			return NewDecimal(dv), nil
+			return decDatum(dv, scale), nil
 		}
-		return NewDecimal(sum.Decimal().Add(dv)), nil
+		return decDatum(sum.Decimal().Add(dv), max(scale, decScale(sum.s))), nil
 	default:
 		f, _ := v.ToFloat()
 		s := 0.0

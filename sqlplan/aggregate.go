@@ -50,6 +50,16 @@ func (p *planner) aggregate(plan Plan, es *exprScope, sel *sqlparser.Select, agg
 		post.groupText[sqlparser.String(g)] = i
 	}
 	k := len(groupExprs)
+	// Columns named outside aggregates that are not grouped take one value of their group
+	// (MySQL without ONLY_FULL_GROUP_BY): an implicit MAX keeps that value incremental.
+	implicit := map[int]sqlparser.AggrFunc{}
+	for _, n := range ungroupedColumns(sel, es.s, post.groupPos) {
+		sc, _ := es.s.resolve(n)
+		if _, ok := implicit[sc.pos]; !ok {
+			implicit[sc.pos] = &sqlparser.Max{Arg: n}
+			aggs = append(aggs, implicit[sc.pos])
+		}
+	}
 	var specs []dataflow.Aggregate
 	for _, a := range aggs {
 		spec, arg, err := aggregateSpec(a)
@@ -79,6 +89,14 @@ func (p *planner) aggregate(plan Plan, es *exprScope, sel *sqlparser.Select, agg
 	}
 	red := &Reduce{Input: pre, GroupBy: groupBy, Aggs: specs, Global: k == 0, Cols: outCols}
 	post.groupCols = outCols
+	post.anyValue = map[int]int{}
+	for pos, a := range implicit {
+		for i, b := range aggs {
+			if a == b {
+				post.anyValue[pos] = k + i
+			}
+		}
+	}
 	for i, a := range aggs {
 		post.special[a] = dataflow.Col(k+i, specs[i].ResultKind(), sqlparser.String(a))
 	}
@@ -168,4 +186,37 @@ func aggregateSpec(a sqlparser.AggrFunc) (dataflow.Aggregate, sqlparser.Expr, er
 		return dataflow.Aggregate{Func: dataflow.AggMax}, f.Arg, nil
 	}
 	return dataflow.Aggregate{}, nil, sqlerr.New(sqlerr.NotSupported, "aggregate not supported yet: %s", sqlparser.String(a))
+}
+
+// ungroupedColumns lists the column references of the select list, HAVING and ORDER BY that
+// are outside aggregates and subqueries and resolve to columns that are not grouped.
+func ungroupedColumns(sel *sqlparser.Select, s *scope, grouped map[int]int) []*sqlparser.ColName {
+	var out []*sqlparser.ColName
+	visit := func(n sqlparser.SQLNode) {
+		walkExpr(n, func(n sqlparser.SQLNode) bool {
+			switch c := n.(type) {
+			case sqlparser.AggrFunc:
+				return false
+			case *sqlparser.ColName:
+				if sc, err := s.resolve(c); err == nil {
+					if _, ok := grouped[sc.pos]; !ok {
+						out = append(out, c)
+					}
+				}
+			}
+			return true
+		})
+	}
+	for _, se := range sel.GetColumns() {
+		if _, star := se.(*sqlparser.StarExpr); !star {
+			visit(se)
+		}
+	}
+	if sel.Having != nil {
+		visit(sel.Having.Expr)
+	}
+	for _, o := range sel.OrderBy {
+		visit(o.Expr)
+	}
+	return out
 }

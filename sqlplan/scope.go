@@ -61,6 +61,9 @@ type exprScope struct {
 	groupText map[string]int // text of a group expression -> group column
 	pre       *scope         // the pre-aggregation scope, to resolve grouped names
 	groupCols []ColumnInfo
+	// anyValue maps ungrouped pre-aggregation columns to the implicit aggregate holding one
+	// value of their group.
+	anyValue map[int]int
 	// aliases are select-list aliases that HAVING and ORDER BY may name.
 	aliases map[string]dataflow.Expr
 }
@@ -71,6 +74,9 @@ func (es *exprScope) Column(c *sqlparser.ColName) (dataflow.Expr, error) {
 		sc, err := es.pre.resolve(c)
 		if err == nil {
 			if g, ok := es.groupPos[sc.pos]; ok {
+				return dataflow.Col(g, es.groupCols[g].Kind, c.Name.String()), nil
+			}
+			if g, ok := es.anyValue[sc.pos]; ok {
 				return dataflow.Col(g, es.groupCols[g].Kind, c.Name.String()), nil
 			}
 		}

@@ -188,22 +188,30 @@ func aliasIndex(selectExprs []sqlparser.SelectExpr, i int) int {
 // selectList converts the select expressions, expanding stars in FROM order.
 func (p *planner) selectList(es *exprScope, selectExprs []sqlparser.SelectExpr) ([]dataflow.Expr, []ColumnInfo, error) {
 	var exprs []dataflow.Expr
-	var cols []ColumnInfo
+	var out []ColumnInfo
 	for _, se := range selectExprs {
 		switch s := se.(type) {
 		case *sqlparser.StarExpr:
-			if es.grouped {
-				return nil, nil, sqlerr.New(sqlerr.WrongGroupField, "SELECT * is not allowed with GROUP BY")
-			}
 			table := s.TableName.Name.String()
 			matched := false
-			for _, c := range es.s.cols {
+			cols := es.s.cols
+			if es.grouped {
+				cols = es.pre.cols
+			}
+			for _, c := range cols {
 				if table != "" && !strings.EqualFold(c.table, table) {
 					continue
 				}
 				matched = true
-				exprs = append(exprs, dataflow.Col(c.pos, c.kind, c.name))
-				cols = append(cols, ColumnInfo{Name: c.name, Kind: c.kind})
+				var e dataflow.Expr = dataflow.Col(c.pos, c.kind, c.name)
+				if es.grouped {
+					var err error
+					if e, err = es.Column(sqlparser.NewColNameWithQualifier(c.name, sqlparser.NewTableName(c.table))); err != nil {
+						return nil, nil, err
+					}
+				}
+				exprs = append(exprs, e)
+				out = append(out, ColumnInfo{Name: c.name, Kind: e.Type()})
 			}
 			if !matched && table != "" {
 				return nil, nil, sqlerr.New(sqlerr.BadField, "Unknown table '%s'", table)
@@ -222,12 +230,12 @@ func (p *planner) selectList(es *exprScope, selectExprs []sqlparser.SelectExpr) 
 				}
 			}
 			exprs = append(exprs, e)
-			cols = append(cols, ColumnInfo{Name: name, Kind: e.Type()})
+			out = append(out, ColumnInfo{Name: name, Kind: e.Type()})
 		default:
 			return nil, nil, sqlerr.New(sqlerr.NotSupported, "select expression not supported: %s", sqlparser.String(se))
 		}
 	}
-	return exprs, cols, nil
+	return exprs, out, nil
 }
 
 // orderColumn finds the output column an ORDER BY item sorts by, appending a hidden column

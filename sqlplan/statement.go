@@ -75,6 +75,7 @@ func Parser() *sqlparser.Parser { return parser }
 // Parse parses one statement, recognising the engine's own statements by their first words
 // and handing everything else, and the queries inside, to vitess.
 func Parse(sql string) (Statement, error) {
+	sql = stripAggregateAll(sql)
 	words, _ := headWords(sql, 6)
 	w := func(i int) string {
 		if i < len(words) {
@@ -158,6 +159,7 @@ func Parse(sql string) (Statement, error) {
 
 // ParseQuery parses a SELECT or UNION.
 func ParseQuery(sql string) (sqlparser.TableStatement, error) {
+	sql = stripAggregateAll(sql)
 	stmt, err := parser.Parse(sql)
 	if err != nil {
 		return nil, syntaxError(err.Error())
