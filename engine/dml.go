@@ -259,6 +259,21 @@ func (s *Session) matching(t *txnState, tb *table, alias string, where *sqlparse
 	if max == 0 {
 		return nil, nil
 	}
+	if where != nil {
+		if key, ok := tb.pointKey(alias, where.Expr); ok {
+			row, found, err := t.gtx.Get(tb.schema, key)
+			if err != nil || !found {
+				return nil, err
+			}
+			if pred != nil {
+				v, err := pred.Eval(row)
+				if err != nil || !dataflow.IsTrue(v) {
+					return nil, err
+				}
+			}
+			return []storedRow{{key: key, row: row}}, nil
+		}
+	}
 	err := t.gtx.Scan(tb.schema, func(key []byte, row dataflow.Row) error {
 		if pred != nil {
 			v, err := pred.Eval(row)
@@ -382,4 +397,66 @@ func (s *Session) delete(t *txnState, st *sqlparser.Delete, undo *[]undoEntry) (
 		t.record(tb, changelogpb.ChangeEvent_DELETE, r.key, r.row, nil)
 	}
 	return int64(len(rows)), nil
+}
+
+// pointKey returns the storage key of the one row a WHERE clause can match when it fixes
+// every primary key column to a constant (pk = literal AND ...), so that UPDATE and DELETE
+// by key read one row instead of scanning the table.
+func (tb *table) pointKey(alias string, where sqlparser.Expr) ([]byte, bool) {
+	pk := tb.schema.PrimaryKey
+	if len(pk) == 0 {
+		return nil, false
+	}
+	vals := make(dataflow.Row, len(pk))
+	set := make([]bool, len(pk))
+	var conjuncts []sqlparser.Expr
+	var split func(sqlparser.Expr)
+	split = func(e sqlparser.Expr) {
+		if a, ok := e.(*sqlparser.AndExpr); ok {
+			split(a.Left)
+			split(a.Right)
+			return
+		}
+		conjuncts = append(conjuncts, e)
+	}
+	split(where)
+	for _, c := range conjuncts {
+		cmp, ok := c.(*sqlparser.ComparisonExpr)
+		if !ok || cmp.Operator != sqlparser.EqualOp {
+			continue
+		}
+		col, lit := cmp.Left, cmp.Right
+		if _, isCol := col.(*sqlparser.ColName); !isCol {
+			col, lit = lit, col
+		}
+		name, isCol := col.(*sqlparser.ColName)
+		if !isCol || (!name.Qualifier.IsEmpty() && !strings.EqualFold(name.Qualifier.Name.String(), alias)) {
+			continue
+		}
+		if _, isLit := lit.(*sqlparser.Literal); !isLit {
+			continue
+		}
+		i := tb.columnIndex(name.Name.String())
+		for j, p := range pk {
+			if p != i || set[j] {
+				continue
+			}
+			e, err := sqlplan.BindExpr(nil, lit)
+			if err != nil {
+				return nil, false
+			}
+			v, err := e.Eval(nil)
+			if err != nil || v.IsNull() || v.Kind() != tb.schema.Columns[i].Kind {
+				// Only exact kinds: a conversion could make several stored values equal.
+				return nil, false
+			}
+			vals[j], set[j] = v, true
+		}
+	}
+	for _, ok := range set {
+		if !ok {
+			return nil, false
+		}
+	}
+	return dataflow.AppendRowKey(nil, vals), true
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cdc-dev/cdc/engine"
 	"github.com/chzyer/readline"
 )
 
@@ -59,7 +60,7 @@ func (s *Shell) Interactive(ctx context.Context, prompt string) int {
 		if !strings.HasSuffix(trimmed, ";") {
 			continue
 		}
-		stmts, err := SplitStatements(buf.String())
+		stmts, err := engine.SplitStatements(buf.String())
 		buf.Reset()
 		if err != nil {
 			s.printError(err)

@@ -12,7 +12,6 @@ import (
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/engine"
 	"github.com/cdc-dev/cdc/sqlerr"
-	"github.com/cdc-dev/cdc/sqlplan"
 )
 
 // Shell executes statements through Exec and prints to Out and Err.
@@ -33,7 +32,7 @@ func (s *Shell) RunScript(ctx context.Context, r io.Reader) int {
 		fmt.Fprintf(s.Err, "cdc: read statements: %v\n", err)
 		return 1
 	}
-	stmts, err := SplitStatements(string(text))
+	stmts, err := engine.SplitStatements(string(text))
 	if err != nil {
 		s.printError(err)
 		return 1
@@ -49,33 +48,6 @@ func (s *Shell) RunScript(ctx context.Context, r io.Reader) int {
 		}
 	}
 	return status
-}
-
-// SplitStatements cuts a script into statements at semicolons outside quotes and comments,
-// dropping empty ones.
-func SplitStatements(script string) ([]string, error) {
-	pieces, err := sqlplan.Parser().SplitStatementToPieces(script)
-	if err != nil {
-		return nil, sqlerr.New(sqlerr.Parse, "You have an error in your SQL syntax: %v", err)
-	}
-	var out []string
-	for _, p := range pieces {
-		if p = strings.TrimSpace(p); p != "" && !onlyComments(p) {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// onlyComments reports whether a piece of script holds nothing but comments.
-func onlyComments(s string) bool {
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "--") && !strings.HasPrefix(line, "#") {
-			return false
-		}
-	}
-	return true
 }
 
 // Run executes one statement and prints its result; a TAIL prints rows as they arrive until

@@ -159,13 +159,18 @@ func (r *runner) exec(sql string) (res *engine.Result, err error) {
 	return res, err
 }
 
-// runStatement executes a statement record and returns its problems.
+// runStatement executes a statement record, statement by statement, and returns its problems.
 func (r *runner) runStatement(i int, rec *Record) []string {
 	var err error
-	if r.views != nil {
-		err = r.execWithViews(i, rec)
-	} else {
-		_, err = r.exec(rec.SQL)
+	for _, sql := range splitStatements(rec.SQL) {
+		if r.views != nil {
+			err = r.execWithViews(i, sql, rec.ExpectError)
+		} else {
+			_, err = r.exec(sql)
+		}
+		if err != nil {
+			break
+		}
 	}
 	switch {
 	case rec.ExpectError && err == nil:
@@ -174,6 +179,29 @@ func (r *runner) runStatement(i int, rec *Record) []string {
 		return []string{fmt.Sprintf("statement failed: %v", err)}
 	}
 	return nil
+}
+
+// splitStatements cuts a statement record holding several statements with the engine's
+// splitter; it returns the whole text when the splitter fails or finds nothing.
+func splitStatements(sql string) (parts []string) {
+	defer func() {
+		if recover() != nil {
+			parts = []string{sql}
+		}
+	}()
+	all, err := engine.SplitStatements(sql)
+	if err != nil {
+		return []string{sql}
+	}
+	for _, p := range all {
+		if strings.TrimSpace(p) != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return []string{sql}
+	}
+	return parts
 }
 
 // runQuery checks a query record and, in view mode, its materialized view.

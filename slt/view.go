@@ -12,6 +12,7 @@ type view struct {
 	name    string          // slt_v<N>
 	rec     *Record         // the query record
 	idx     int             // the record's index in the script
+	after   int             // the last record before idx that drops a name the query mentions, or -1
 	sql     string          // the view's SELECT: the query without a trailing ORDER BY
 	created bool            // the view exists in the engine
 	retired bool            // never (re)create it again
@@ -48,8 +49,12 @@ type viewSet struct {
 }
 
 // newViewSet plans one view per query record that will run, up to the first halt that runs.
+//
+// A view is not created before the last statement preceding its query that drops a table or
+// view the query mentions: it would only be dropped there and created again.
 func newViewSet(recs []Record) *viewSet {
 	vs := &viewSet{byRecord: map[int]*view{}, names: map[string]bool{}, userViews: map[string]bool{}}
+	lastDrop := map[string]int{}
 	for i := range recs {
 		rec := &recs[i]
 		if !rec.Runs(EngineName) {
@@ -58,10 +63,23 @@ func newViewSet(recs []Record) *viewSet {
 		if rec.Kind == KindHalt {
 			break
 		}
+		if rec.Kind == KindStatement {
+			for _, sql := range splitStatements(rec.SQL) {
+				names, _ := DropTargets(sql)
+				for _, n := range names {
+					lastDrop[n] = i
+				}
+			}
+		}
 		if rec.Kind != KindQuery {
 			continue
 		}
-		v := &view{name: fmt.Sprintf("slt_v%d", len(vs.list)+1), rec: rec, idx: i, sql: StripOrderBy(rec.SQL)}
+		v := &view{name: fmt.Sprintf("slt_v%d", len(vs.list)+1), rec: rec, idx: i, after: -1, sql: StripOrderBy(rec.SQL)}
+		for n, d := range lastDrop {
+			if d > v.after && v.reads(map[string]bool{n: true}) {
+				v.after = d
+			}
+		}
 		vs.list = append(vs.list, v)
 		vs.byRecord[i] = v
 		vs.names[v.name] = true
@@ -69,11 +87,12 @@ func newViewSet(recs []Record) *viewSet {
 	return vs
 }
 
-// createViews tries to create every view not yet created whose query comes after record pos;
-// failures are expected (its tables may not exist yet) and only remembered.
+// createViews tries to create every view not yet created whose query comes after record pos
+// and whose last preceding drop is at or before pos; failures are expected (its tables may not
+// exist yet) and only remembered.
 func (r *runner) createViews(pos int) {
 	for _, v := range r.views.list {
-		if v.created || v.retired || v.idx <= pos {
+		if v.created || v.retired || v.idx <= pos || pos < v.after {
 			continue
 		}
 		if r.ctx.Err() != nil {
@@ -87,23 +106,23 @@ func (r *runner) createViews(pos int) {
 	}
 }
 
-// execWithViews runs statement record i in view mode: it first releases the views on what the
-// statement drops, retries once without any view if the engine refuses because of a dependent
-// view, and after success tries to create the views still missing.
-func (r *runner) execWithViews(i int, rec *Record) error {
-	names, dropsViews := DropTargets(rec.SQL)
+// execWithViews runs one statement of record i in view mode: it first releases the views on
+// what the statement drops, retries once without any view if the engine refuses because of a
+// dependent view, and after success tries to create the views still missing.
+func (r *runner) execWithViews(i int, sql string, expectError bool) error {
+	names, dropsViews := DropTargets(sql)
 	if len(names) > 0 {
-		r.releaseViews(i, toSet(names), "before "+firstLine(rec.SQL))
+		r.releaseViews(i, toSet(names), "before "+firstLine(sql))
 	}
-	_, err := r.exec(rec.SQL)
-	if err != nil && !rec.ExpectError && sqlerr.As(err).Code == sqlerr.Dependent && r.anyViewCreated() {
-		r.releaseViews(i, nil, "before "+firstLine(rec.SQL))
-		_, err = r.exec(rec.SQL)
+	_, err := r.exec(sql)
+	if err != nil && !expectError && sqlerr.As(err).Code == sqlerr.Dependent && r.anyViewCreated() {
+		r.releaseViews(i, nil, "before "+firstLine(sql))
+		_, err = r.exec(sql)
 	}
 	if err != nil {
 		return err
 	}
-	if name := CreatedView(rec.SQL); name != "" {
+	if name := CreatedView(sql); name != "" {
 		r.views.userViews[name] = true
 	}
 	if dropsViews {

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
@@ -27,7 +28,11 @@ func EncodeRow(r dataflow.Row) *changelogpb.Row {
 		case dataflow.KindDecimal:
 			v.Kind = &changelogpb.Value_Decimal{Decimal: d.Str()}
 		case dataflow.KindString:
-			v.Kind = &changelogpb.Value_Text{Text: d.Str()}
+			if utf8.ValidString(d.Str()) {
+				v.Kind = &changelogpb.Value_Text{Text: d.Str()}
+			} else {
+				v.Kind = &changelogpb.Value_TextRaw{TextRaw: []byte(d.Str())}
+			}
 		case dataflow.KindBytes:
 			v.Kind = &changelogpb.Value_Blob{Blob: []byte(d.Str())}
 		case dataflow.KindTime:
@@ -63,6 +68,8 @@ func DecodeRow(pr *changelogpb.Row) (dataflow.Row, error) {
 			r[i] = d
 		case *changelogpb.Value_Text:
 			r[i] = dataflow.NewString(k.Text)
+		case *changelogpb.Value_TextRaw:
+			r[i] = dataflow.NewString(string(k.TextRaw))
 		case *changelogpb.Value_Blob:
 			r[i] = dataflow.NewBytes(k.Blob)
 		case *changelogpb.Value_DatetimeMicros:

@@ -268,7 +268,7 @@ func TestKeywordAndOddNames(t *testing.T) {
 	must(t, s.Close())
 	s, err = OpenStore(dir) // Genji must be able to parse its catalog back
 	must(t, err)
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	_, rows := scanStore(t, s, ts)
 	if len(rows) != 1 || !sameRow(rows[0], row) {
 		t.Fatalf("got %v, want %v", rows, row)
@@ -395,7 +395,7 @@ func TestBagSemantics(t *testing.T) {
 	must(t, s.Close())
 	s, err = OpenStore(dir)
 	must(t, err)
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	var k5 []byte
 	update(t, s, func(tx *Txn) { k5 = mustKey(t)(tx.Insert(ts, x)) })
 	for _, k := range keys[1:] {
@@ -647,7 +647,7 @@ func TestRollbackLeavesNothing(t *testing.T) {
 	must(t, s.Close())
 	s, err = OpenStore(dir)
 	must(t, err)
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	checkState(s)
 }
 
@@ -742,7 +742,7 @@ func TestLogAndCatalog(t *testing.T) {
 	must(t, s.Close())
 	s, err = OpenStore(dir)
 	must(t, err)
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	check(s)
 }
 

@@ -89,6 +89,7 @@ type Value struct {
 	//	*Value_Text
 	//	*Value_Blob
 	//	*Value_DatetimeMicros
+	//	*Value_TextRaw
 	Kind          isValue_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -194,6 +195,15 @@ func (x *Value) GetDatetimeMicros() int64 {
 	return 0
 }
 
+func (x *Value) GetTextRaw() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*Value_TextRaw); ok {
+			return x.TextRaw
+		}
+	}
+	return nil
+}
+
 type isValue_Kind interface {
 	isValue_Kind()
 }
@@ -233,6 +243,11 @@ type Value_DatetimeMicros struct {
 	DatetimeMicros int64 `protobuf:"varint,7,opt,name=datetime_micros,json=datetimeMicros,proto3,oneof"`
 }
 
+type Value_TextRaw struct {
+	// TEXT whose bytes are not valid UTF-8, which a proto3 string cannot hold.
+	TextRaw []byte `protobuf:"bytes,8,opt,name=text_raw,json=textRaw,proto3,oneof"`
+}
+
 func (*Value_Null) isValue_Kind() {}
 
 func (*Value_Int64) isValue_Kind() {}
@@ -246,6 +261,8 @@ func (*Value_Text) isValue_Kind() {}
 func (*Value_Blob) isValue_Kind() {}
 
 func (*Value_DatetimeMicros) isValue_Kind() {}
+
+func (*Value_TextRaw) isValue_Kind() {}
 
 // Row is a tuple of values in the table's column order.
 type Row struct {
@@ -458,7 +475,7 @@ var File_changelog_proto protoreflect.FileDescriptor
 
 const file_changelog_proto_rawDesc = "" +
 	"\n" +
-	"\x0fchangelog.proto\x12\x10cdc.changelog.v1\"\xca\x01\n" +
+	"\x0fchangelog.proto\x12\x10cdc.changelog.v1\"\xe7\x01\n" +
 	"\x05Value\x12\x14\n" +
 	"\x04null\x18\x01 \x01(\bH\x00R\x04null\x12\x16\n" +
 	"\x05int64\x18\x02 \x01(\x03H\x00R\x05int64\x12\x18\n" +
@@ -466,7 +483,8 @@ const file_changelog_proto_rawDesc = "" +
 	"\adecimal\x18\x04 \x01(\tH\x00R\adecimal\x12\x14\n" +
 	"\x04text\x18\x05 \x01(\tH\x00R\x04text\x12\x14\n" +
 	"\x04blob\x18\x06 \x01(\fH\x00R\x04blob\x12)\n" +
-	"\x0fdatetime_micros\x18\a \x01(\x03H\x00R\x0edatetimeMicrosB\x06\n" +
+	"\x0fdatetime_micros\x18\a \x01(\x03H\x00R\x0edatetimeMicros\x12\x1b\n" +
+	"\btext_raw\x18\b \x01(\fH\x00R\atextRawB\x06\n" +
 	"\x04kind\"6\n" +
 	"\x03Row\x12/\n" +
 	"\x06values\x18\x01 \x03(\v2\x17.cdc.changelog.v1.ValueR\x06values\"\xc1\x02\n" +
@@ -538,6 +556,7 @@ func file_changelog_proto_init() {
 		(*Value_Text)(nil),
 		(*Value_Blob)(nil),
 		(*Value_DatetimeMicros)(nil),
+		(*Value_TextRaw)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1,0 +1,35 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
+)
+
+// SplitStatements cuts a script into statements at semicolons outside quotes and comments,
+// dropping empty ones and ones that hold only comments.
+func SplitStatements(script string) ([]string, error) {
+	pieces, err := sqlplan.Parser().SplitStatementToPieces(script)
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.Parse, "You have an error in your SQL syntax: %v", err)
+	}
+	var out []string
+	for _, p := range pieces {
+		if p = strings.TrimSpace(p); p != "" && !onlyComments(p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// onlyComments reports whether a piece of script holds nothing but comments.
+func onlyComments(s string) bool {
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "--") && !strings.HasPrefix(line, "#") {
+			return false
+		}
+	}
+	return true
+}
