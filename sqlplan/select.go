@@ -87,6 +87,18 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 	es := &exprScope{s: sc, special: map[sqlparser.Expr]dataflow.Expr{}}
 	// WHERE conjuncts with subqueries or that could not be placed among the joins.
 	if len(post) > 0 {
+		// A top-level x IN (subquery) is a semi-join; other subqueries are attached.
+		rest := post[:0:0]
+		for _, c := range post {
+			if x, sub, ok := isInSubquery(c); ok {
+				if plan, err = p.semiJoin(plan, es, x, sub, sc); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			rest = append(rest, c)
+		}
+		post = rest
 		for _, c := range post {
 			if plan, err = p.attachSubqueries(plan, es, c); err != nil {
 				return nil, err

@@ -104,6 +104,53 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 	return plan, err
 }
 
+// semiJoin keeps the rows of plan whose x is IN (sub): the plan of a top-level WHERE
+// conjunct x IN (subquery), where rows whose membership is false or NULL are dropped alike.
+func (p *planner) semiJoin(plan Plan, es *exprScope, left sqlparser.Expr, sub *sqlparser.Subquery, outer *scope) (Plan, error) {
+	if _, ok := left.(sqlparser.ValTuple); ok {
+		return nil, sqlerr.New(sqlerr.NotSupported, "row constructors with IN subqueries are not supported yet")
+	}
+	q, err := p.planStatement(sub.Select, outer)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireNoLimit(q, "an IN subquery"); err != nil {
+		return nil, err
+	}
+	body, cols := visiblePlan(q)
+	if len(cols) != 1 {
+		return nil, sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
+	}
+	x, err := ConvertScalar(es, left)
+	if err != nil {
+		return nil, err
+	}
+	inCols := plan.Columns()
+	w := len(inCols)
+	kind := comparisonKind(x.Type(), cols[0].Kind)
+	values := &Distinct{Input: &Project{Input: body, Exprs: []dataflow.Expr{castTo(dataflow.Col(0, cols[0].Kind, cols[0].Name), kind)},
+		Cols: []ColumnInfo{{Name: cols[0].Name, Kind: kind}}}}
+	joined := &Join{Left: widen(plan, []dataflow.Expr{castTo(x, kind)}), Right: values, LeftKey: []int{w}, RightKey: []int{0}}
+	exprs := make([]dataflow.Expr, w)
+	for i, c := range inCols {
+		exprs[i] = dataflow.Col(i, c.Kind, c.Name)
+	}
+	return &Project{Input: joined, Exprs: exprs, Cols: inCols}, nil
+}
+
+// isInSubquery returns the parts of a conjunct x IN (subquery).
+func isInSubquery(e sqlparser.Expr) (sqlparser.Expr, *sqlparser.Subquery, bool) {
+	c, ok := e.(*sqlparser.ComparisonExpr)
+	if !ok || c.Operator != sqlparser.InOp {
+		return nil, nil, false
+	}
+	sub, ok := c.Right.(*sqlparser.Subquery)
+	if !ok || hasSubquery(c.Left) {
+		return nil, nil, false
+	}
+	return c.Left, sub, true
+}
+
 // markJoin appends to plan a column that is x IN (sub) with SQL's NULL semantics.
 func (p *planner) markJoin(plan Plan, es *exprScope, left sqlparser.Expr, sub *sqlparser.Subquery, outer *scope) (Plan, dataflow.Expr, error) {
 	if _, ok := left.(sqlparser.ValTuple); ok {
