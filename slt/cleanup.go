@@ -19,11 +19,11 @@ type doomedRow struct {
 	row   dataflow.Row
 }
 
-// emptyTables deletes every row of every table one at a time in a seeded random order, checking
-// the views that read the changed tables every checkEvery deletes and every view at the end.
+// emptyTables deletes every table's rows one by one in a seeded random order, checking views.
 //
-// A view that stops matching its query counts one failed record; a table whose rows cannot be
-// read or deleted (or that is not empty afterwards) counts one failed record.
+// Every checkEvery deletes the views reading a changed table are compared with their queries,
+// and every view at the end. A view that stops matching counts one failed record; so does a
+// table whose rows cannot be read or deleted, or that is not empty afterwards.
 func (r *runner) emptyTables() {
 	bad := map[string]bool{} // tables already counted as failed
 	fail := func(table, msg, sql string) {
@@ -100,8 +100,9 @@ func (r *runner) emptyTables() {
 	}
 }
 
-// checkChanged checks the created views that mention a changed table or any view the script
-// made itself (which may read a changed table).
+// checkChanged checks the created views that may read a changed table.
+//
+// That is views mentioning a changed table or any view the script made itself.
 func (r *runner) checkChanged(changed map[string]bool, when string) {
 	for _, v := range r.views.list {
 		if !v.created || v.failed {
@@ -113,8 +114,10 @@ func (r *runner) checkChanged(changed map[string]bool, when string) {
 	}
 }
 
-// listTables returns the sorted names of the base tables: SHOW TABLES minus the runner's and
-// the script's views; a failing SHOW TABLES counts one failed record.
+// listTables returns the sorted names of the base tables.
+//
+// Those are SHOW TABLES minus the runner's and the script's views; ok is false, and one
+// failed record counted, when SHOW TABLES fails.
 func (r *runner) listTables() ([]string, bool) {
 	res, err := r.exec("SHOW TABLES")
 	if err != nil || len(res.Columns) == 0 {

@@ -7,12 +7,11 @@ import (
 	"io"
 )
 
-// Command is the "cdc slt" command line: it parses args (flags may follow the paths), runs the
-// scripts, and returns the exit status: 0 if every record passed, 1 if any failed or the runner
-// erred, 2 for a usage error.
+// Command runs the "cdc slt" command line and returns its exit status.
 //
-// Flags: --mode query|view (default query), --seed N (default 1), -v to write failure
-// diagnostics to stderr.
+// Flags (they may also follow the paths): --mode query|view (default query), --seed N
+// (default 1), -v to write failure diagnostics to stderr. The status is 0 if every record
+// passed, 1 if any failed or the runner erred, 2 for a usage error.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return command(ctx, args, stdout, stderr, openMemory)
 }

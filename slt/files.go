@@ -12,8 +12,10 @@ import (
 	"strings"
 )
 
-// ExpandPaths replaces every directory in paths by the *.test and *.slt files under it,
-// recursively and sorted; files are kept as given, in order.
+// ExpandPaths replaces every directory in paths by the scripts under it.
+//
+// A directory becomes its *.test and *.slt files, recursively and sorted; files are kept as
+// given, in order.
 func ExpandPaths(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -44,12 +46,12 @@ func ExpandPaths(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// RunFiles runs every script named by paths (directories expand as in ExpandPaths), writing
-// "<path>: N passed, M failed, K skipped" per file and then the total "N passed, M failed,
-// K skipped" to w.
+// RunFiles runs the scripts named by paths and writes their counts to w.
 //
-// A file whose run errors still gets its line and the others still run; the errors are
-// returned joined. Only a bad path or ctx ending stops the run early.
+// Directories expand as in ExpandPaths. It writes "<path>: N passed, M failed, K skipped" per
+// file, then the total "N passed, M failed, K skipped". A file whose run errors still gets its
+// line and the others still run; the errors are returned joined. Only a bad path or ctx ending
+// stops the run early.
 func RunFiles(ctx context.Context, paths []string, opts Options, w io.Writer) (Counts, error) {
 	return runFiles(ctx, paths, opts, w, openMemory)
 }

@@ -12,9 +12,9 @@ import (
 // FormatValue prints one result value the way the script expects it for column type typ.
 //
 // NULL prints as NULL. 'I' prints an integer (non-integers truncate toward zero, strings use
-// their integer prefix), 'R' prints %.3f, 'T' prints text with "" as (empty) and bytes outside
-// printable ASCII as '@'. Any other typ is treated as 'T'. 'R' keeps at most 16 significant
-// digits, as the SQLite printf that produced the corpus's results does.
+// their integer prefix). 'R' prints %.3f, keeping at most 16 significant digits as the SQLite
+// printf that produced the corpus's results does. 'T' prints text with "" as (empty) and bytes
+// outside printable ASCII as '@'. Any other typ is treated as 'T'.
 func FormatValue(d dataflow.Datum, typ byte) string {
 	if d.IsNull() {
 		return "NULL"
@@ -28,8 +28,9 @@ func FormatValue(d dataflow.Datum, typ byte) string {
 	return formatText(d.String())
 }
 
-// FormatRows prints every row with types, one letter per column; it fails when a row's width
-// differs from len(types).
+// FormatRows prints every row with types, one letter per column.
+//
+// It fails when a row's width differs from len(types).
 func FormatRows(rows []dataflow.Row, types string) ([][]string, error) {
 	out := make([][]string, len(rows))
 	for i, row := range rows {
@@ -45,8 +46,10 @@ func FormatRows(rows []dataflow.Row, types string) ([][]string, error) {
 	return out, nil
 }
 
-// formatReal prints f with three decimals like %.3f, but rounded to 16 significant digits and
-// padded with zeros beyond them, as SQLite's printf does (1<<63 prints 9223372036854776000.000).
+// formatReal prints f like %.3f with at most 16 significant digits.
+//
+// Digits beyond the 16th are rounded away and printed as zeros, as SQLite's printf does:
+// 1<<63 prints 9223372036854776000.000.
 func formatReal(f float64) string {
 	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) < 1e13 {
 		return fmt.Sprintf("%.3f", f)
@@ -139,8 +142,9 @@ func truncFloat(f float64) int64 {
 	return int64(f)
 }
 
-// intPrefix parses the optionally signed decimal integer at the start of s (after white
-// space), like strtoll: "12.9abc" is 12, "abc" is 0, overflow saturates.
+// intPrefix parses the integer at the start of s like strtoll.
+//
+// Leading white space and a sign are allowed: "12.9abc" is 12, "abc" is 0, overflow saturates.
 func intPrefix(s string) int64 {
 	s = strings.TrimLeft(s, " \t\n\r\v\f")
 	end := 0

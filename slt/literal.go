@@ -8,11 +8,11 @@ import (
 	"github.com/cdc-dev/cdc/dataflow"
 )
 
-// Literal renders a datum as an SQL literal that compares equal to it; ok is false for values
-// that have no literal (NaN and infinities).
+// Literal renders a datum as an SQL literal that compares equal to it.
 //
 // Integers print in decimal, floats with the shortest exact form (strconv 'g', -1), decimals in
-// their canonical text, strings, blobs and times quoted (see quoteString), NULL as NULL.
+// their canonical text, strings, blobs and times quoted (see quoteString), NULL as NULL. ok is
+// false for values that have no literal (NaN and infinities).
 func Literal(d dataflow.Datum) (lit string, ok bool) {
 	switch d.Kind() {
 	case dataflow.KindNull:
@@ -35,8 +35,10 @@ func Literal(d dataflow.Datum) (lit string, ok bool) {
 	return "", false
 }
 
-// quoteString quotes s as a MySQL string literal: single quotes doubled, backslashes escaped
-// (MySQL, and vitess's parser, read backslash escapes in literals).
+// quoteString quotes s as a MySQL string literal.
+//
+// Single quotes are doubled and backslashes escaped, since MySQL (and vitess's parser) read
+// backslash escapes in literals.
 func quoteString(s string) string {
 	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
 }
@@ -46,8 +48,10 @@ func QuoteIdent(name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
 
-// DeleteOne builds "DELETE FROM t WHERE c1 <=> v1 AND ... LIMIT 1" removing one copy of row;
-// ok is false when a value has no literal or the widths differ.
+// DeleteOne builds the statement that deletes one copy of row from table.
+//
+// It reads "DELETE FROM t WHERE c1 <=> v1 AND ... LIMIT 1"; ok is false when a value has no
+// literal or the widths differ.
 func DeleteOne(table string, cols []string, row dataflow.Row) (sql string, ok bool) {
 	if len(cols) != len(row) || len(cols) == 0 {
 		return "", false

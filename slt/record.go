@@ -1,5 +1,8 @@
-// Package slt runs sqllogictest scripts against an in-memory engine, one-shot ("query" mode)
-// or additionally through incrementally maintained materialized views ("view" mode).
+// Package slt runs sqllogictest scripts against a fresh in-memory engine.
+//
+// In "query" mode records run one-shot in file order; in "view" mode every query is also kept
+// as an incrementally maintained materialized view, checked at the query and while the tables
+// are emptied at the end of the file.
 package slt
 
 import "fmt"

@@ -84,8 +84,9 @@ func HashLine(values []string) string {
 	return fmt.Sprintf("%d values hashing to %s", len(values), Hash(values))
 }
 
-// CompareExpected checks sorted values against a record's expected lines, which are either the
-// values themselves or a hash line; it returns nil on a match.
+// CompareExpected checks sorted values against a record's expected lines.
+//
+// The lines are either the values themselves or one hash line; it returns nil on a match.
 func CompareExpected(expected, values []string) error {
 	if n, h, ok := ParseHashLine(expected); ok {
 		if got := Hash(values); n != len(values) || h != got {
@@ -123,9 +124,9 @@ func rowKeys(rows [][]string) []string {
 	return keys
 }
 
-// MatchesExpectedMultiset checks printed rows against a record's expected result ignoring row
-// order; known reports false when that cannot be decided from the file alone (a hashed result
-// kept in the engine's order).
+// MatchesExpectedMultiset checks printed rows against a record's expected result in any order.
+//
+// known is false when the file alone cannot decide it: a hashed result of a nosort query.
 func MatchesExpectedMultiset(rec *Record, rows [][]string) (known bool, err error) {
 	if _, _, hashed := ParseHashLine(rec.Expected); hashed {
 		if rec.Sort == NoSort {

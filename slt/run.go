@@ -45,7 +45,7 @@ func openMemory(ctx context.Context) (session, func(), error) {
 
 // RunFile runs the script at path on a fresh in-memory engine and counts its records.
 //
-// A failing record never stops the file; the error is for problems of the runner itself: an
+// A failing record never stops the file. The error is for problems of the runner itself: an
 // unreadable or malformed script, an unknown mode, an engine that does not open, or ctx ending.
 func RunFile(ctx context.Context, path string, opts Options) (Counts, error) {
 	return runFile(ctx, path, opts, openMemory)
@@ -181,8 +181,9 @@ func (r *runner) runStatement(i int, rec *Record) []string {
 	return nil
 }
 
-// splitStatements cuts a statement record holding several statements with the engine's
-// splitter; it returns the whole text when the splitter fails or finds nothing.
+// splitStatements cuts a statement record into its statements with the engine's splitter.
+//
+// It returns the whole text when the splitter fails or finds nothing.
 func splitStatements(sql string) (parts []string) {
 	defer func() {
 		if recover() != nil {
@@ -213,8 +214,9 @@ func (r *runner) runQuery(i int, rec *Record) []string {
 	return problems
 }
 
-// oneShot runs a query and checks it against the record's expected result and label; rows is
-// its printed result in engine order, nil when it did not produce one.
+// oneShot runs a query record and checks its result and label.
+//
+// rows is its printed result in engine order, nil when it did not produce one.
 func (r *runner) oneShot(rec *Record) (rows [][]string, problems []string) {
 	rows, err := r.queryRows(rec.SQL, rec.Types)
 	if err != nil {

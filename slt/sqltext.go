@@ -12,8 +12,9 @@ type word struct {
 	depth int // parenthesis nesting depth at the word
 }
 
-// scanWords returns the words of q outside string literals, with their nesting depth;
-// backquoted identifiers count as words.
+// scanWords returns the words of q outside string literals, with their nesting depth.
+//
+// Backquoted identifiers count as words.
 func scanWords(q string) []word {
 	var out []word
 	depth := 0
@@ -51,8 +52,9 @@ func scanWords(q string) []word {
 	return out
 }
 
-// skipQuoted returns the offset just past the literal quoted by q[i], honouring doubled quotes
-// and backslash escapes.
+// skipQuoted returns the offset just past the literal that starts at q[i].
+//
+// It honours doubled quotes and backslash escapes.
 func skipQuoted(q string, i int) int {
 	quote := q[i]
 	for j := i + 1; j < len(q); j++ {
@@ -74,15 +76,17 @@ func isWordByte(c byte) bool {
 	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
-// keepsOrder lists words that, after a top-level ORDER BY, make the ordering matter or make
-// the clause something other than a trailing sort.
+// keepsOrder lists the words that keep a top-level ORDER BY when they follow it.
+//
+// They make the order matter (LIMIT) or the clause something other than a trailing sort.
 var keepsOrder = map[string]bool{
 	"limit": true, "offset": true, "union": true, "except": true, "intersect": true,
 	"select": true, "into": true, "for": true,
 }
 
-// StripOrderBy removes a trailing top-level ORDER BY clause (one without LIMIT) and any trailing
-// semicolons from a query; other queries come back unchanged but for those semicolons.
+// StripOrderBy removes a query's trailing top-level ORDER BY clause and trailing semicolons.
+//
+// An ORDER BY followed by LIMIT (or OFFSET, UNION, ...) stays.
 func StripOrderBy(q string) string {
 	q = strings.TrimRight(q, " \t\r\n;")
 	words := scanWords(q)
@@ -108,8 +112,9 @@ var (
 	createViewRE = regexp.MustCompile("(?is)^\\s*CREATE\\s+(?:OR\\s+REPLACE\\s+)?(?:MATERIALIZED\\s+|TEMP\\s+|TEMPORARY\\s+)?VIEW\\s+(?:IF\\s+NOT\\s+EXISTS\\s+)?(`[^`]+`|[^\\s(]+)")
 )
 
-// DropTargets returns the lowercased names a DROP TABLE or DROP VIEW statement removes, and
-// whether it drops views; names is empty for any other statement.
+// DropTargets returns the lowercased names a DROP TABLE or DROP VIEW statement removes.
+//
+// views reports a DROP VIEW; names is empty for any other statement.
 func DropTargets(sql string) (names []string, views bool) {
 	m := dropRE.FindStringSubmatch(sql)
 	if m == nil {
@@ -140,8 +145,7 @@ func CreatedView(sql string) string {
 	return unquoteIdent(m[1])
 }
 
-// unquoteIdent strips backquotes from an identifier, keeps the last part of a qualified
-// name, and lowercases it.
+// unquoteIdent returns an identifier lowercased, unquoted and without its qualifier.
 func unquoteIdent(s string) string {
 	if i := strings.LastIndexByte(s, '.'); i >= 0 && !strings.HasPrefix(s, "`") {
 		s = s[i+1:]

@@ -21,19 +21,25 @@ type view struct {
 	words   map[string]bool // lowercased words of sql, computed by reads
 }
 
-// reads reports whether the view's query mentions any of names (lowercased).
-func (v *view) reads(names map[string]bool) bool {
-	if len(names) == 0 {
-		return false
-	}
+// wordSet returns the lowercased words of the view's query outside string literals.
+func (v *view) wordSet() map[string]bool {
 	if v.words == nil {
 		v.words = map[string]bool{}
 		for _, w := range scanWords(v.sql) {
 			v.words[w.text] = true
 		}
 	}
+	return v.words
+}
+
+// reads reports whether the view's query mentions any of names (lowercased).
+func (v *view) reads(names map[string]bool) bool {
+	if len(names) == 0 {
+		return false
+	}
+	words := v.wordSet()
 	for n := range names {
-		if v.words[n] {
+		if words[n] {
 			return true
 		}
 	}
@@ -75,8 +81,8 @@ func newViewSet(recs []Record) *viewSet {
 			continue
 		}
 		v := &view{name: fmt.Sprintf("slt_v%d", len(vs.list)+1), rec: rec, idx: i, after: -1, sql: StripOrderBy(rec.SQL)}
-		for n, d := range lastDrop {
-			if d > v.after && v.reads(map[string]bool{n: true}) {
+		for w := range v.wordSet() {
+			if d, ok := lastDrop[w]; ok && d > v.after {
 				v.after = d
 			}
 		}
@@ -87,9 +93,10 @@ func newViewSet(recs []Record) *viewSet {
 	return vs
 }
 
-// createViews tries to create every view not yet created whose query comes after record pos
-// and whose last preceding drop is at or before pos; failures are expected (its tables may not
-// exist yet) and only remembered.
+// createViews tries to create the missing views that may be created after record pos.
+//
+// Those are views whose query comes after pos and whose last preceding drop is at or before
+// pos. Failures are expected (the tables may not exist yet) and only remembered.
 func (r *runner) createViews(pos int) {
 	for _, v := range r.views.list {
 		if v.created || v.retired || v.idx <= pos || pos < v.after {
@@ -106,9 +113,10 @@ func (r *runner) createViews(pos int) {
 	}
 }
 
-// execWithViews runs one statement of record i in view mode: it first releases the views on
-// what the statement drops, retries once without any view if the engine refuses because of a
-// dependent view, and after success tries to create the views still missing.
+// execWithViews runs one statement of record i in view mode.
+//
+// It first releases the views on what the statement drops, retries once without any view if
+// the engine refuses because of a dependent view, and then tries to create missing views.
 func (r *runner) execWithViews(i int, sql string, expectError bool) error {
 	names, dropsViews := DropTargets(sql)
 	if len(names) > 0 {
@@ -120,6 +128,9 @@ func (r *runner) execWithViews(i int, sql string, expectError bool) error {
 		_, err = r.exec(sql)
 	}
 	if err != nil {
+		if len(names) > 0 {
+			r.createViews(i) // views held back until this drop may be created now
+		}
 		return err
 	}
 	if name := CreatedView(sql); name != "" {
@@ -134,9 +145,10 @@ func (r *runner) execWithViews(i int, sql string, expectError bool) error {
 	return nil
 }
 
-// releaseViews drops the created views that mention any of names (all when names is nil) so a
-// statement at record pos can drop what they read: views whose query was already checked get a
-// last maintenance check and are retired, the others will be created again later.
+// releaseViews drops the created views that mention any of names, or all when names is nil.
+//
+// It lets the statement at record pos drop what they read. Views whose query was already
+// checked get a last maintenance check and are retired; the others are created again later.
 func (r *runner) releaseViews(pos int, names map[string]bool, when string) {
 	for _, v := range r.views.list {
 		if !v.created || (names != nil && !v.reads(names)) {
@@ -163,8 +175,9 @@ func (r *runner) anyViewCreated() bool {
 	return false
 }
 
-// checkViewAtQuery checks the view of query record i at the query's position against the
-// expected result and the one-shot rows (nil when the query failed); it returns the problems.
+// checkViewAtQuery checks the view of query record i at the query and returns the problems.
+//
+// The view must match the expected result and the one-shot rows (nil when the query failed).
 func (r *runner) checkViewAtQuery(i int, rec *Record, oneShot [][]string) []string {
 	v := r.views.byRecord[i]
 	if v == nil {
@@ -192,8 +205,9 @@ func (r *runner) checkViewAtQuery(i int, rec *Record, oneShot [][]string) []stri
 	return problems
 }
 
-// checkView compares a created view's rows with its one-shot query's rows as multisets and
-// counts one failed record the first time they differ; a query that errors is not compared.
+// checkView compares a created view's rows with its one-shot query's rows as multisets.
+//
+// The first difference counts one failed record; a query that errors is not compared.
 func (r *runner) checkView(v *view, when string) {
 	if !v.created || v.failed {
 		return
