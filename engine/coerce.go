@@ -115,8 +115,8 @@ func coerce(d dataflow.Datum, col sources.ColumnSchema, rule columnRule, rowNum 
 			return d, bad()
 		}
 		if rule.scale >= 0 {
-			v = v.Round(rule.scale)
-			return dataflow.NewDecimal(decimal.New(0, 0).Add(v)), nil
+			// DECIMAL(m,d) keeps exactly d digits after the point, as MySQL prints them.
+			return dataflow.NewDecimalText(v.StringFixed(rule.scale))
 		}
 		return dataflow.NewDecimal(v), nil
 	case dataflow.KindString:
