@@ -179,8 +179,22 @@ func (d Datum) ToFloat() (f float64, ok bool) {
 // ParseFloatPrefix returns the number at the start of s, as MySQL does when it converts a
 // string in numeric context ("12abc" is 12, "abc" is 0).
 func ParseFloatPrefix(s string) float64 {
+	text, _, ok := numberPrefix(s)
+	if !ok {
+		return 0
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		return 0
+	}
+	return f
+}
+
+// numberPrefix finds the number at the start of s after white space: its text, whether it has
+// an exponent, and whether there is a number at all.
+func numberPrefix(s string) (text string, exponent bool, ok bool) {
 	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
 		i++
 	}
 	start := i
@@ -200,7 +214,7 @@ func ParseFloatPrefix(s string) float64 {
 		}
 	}
 	if !digits {
-		return 0
+		return "", false, false
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		j := i + 1
@@ -211,12 +225,8 @@ func ParseFloatPrefix(s string) float64 {
 			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
 				j++
 			}
-			i = j
+			return s[start:j], true, true
 		}
 	}
-	f, err := strconv.ParseFloat(s[start:i], 64)
-	if err != nil {
-		return 0
-	}
-	return f
+	return s[start:i], false, true
 }

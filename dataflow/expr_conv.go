@@ -224,39 +224,14 @@ func floatToDec(f float64) (decimal.Decimal, int32) {
 
 // parseDecimalPrefix returns the decimal number at the start of s ("12.5abc" is 12.5, "abc" is 0).
 func parseDecimalPrefix(s string) (decimal.Decimal, int32) {
-	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	start := i
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
-	}
-	digits := false
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-		digits = true
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			digits = true
-		}
-	}
-	if !digits {
+	text, exponent, ok := numberPrefix(s)
+	if !ok {
 		return decimal.Zero, 0
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		j := i + 1
-		if j < len(s) && (s[j] == '+' || s[j] == '-') {
-			j++
-		}
-		if j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			return floatToDec(ParseFloatPrefix(s[start:]))
-		}
+	if exponent {
+		return floatToDec(ParseFloatPrefix(text))
 	}
-	d, scale, ok := parseDecimalExact(s[start:i])
+	d, scale, ok := parseDecimalExact(text)
 	if !ok {
 		return decimal.Zero, 0
 	}

@@ -120,7 +120,7 @@ func (p *planner) aggregate(plan Plan, es *exprScope, sel *sqlparser.Select, agg
 // including repeated ones.
 func collectAllAggregates(sel *sqlparser.Select) []sqlparser.AggrFunc {
 	var out []sqlparser.AggrFunc
-	visit := func(n sqlparser.SQLNode) {
+	for _, n := range selectClauses(sel) {
 		walkExpr(n, func(n sqlparser.SQLNode) bool {
 			if a, ok := n.(sqlparser.AggrFunc); ok {
 				out = append(out, a)
@@ -129,14 +129,23 @@ func collectAllAggregates(sel *sqlparser.Select) []sqlparser.AggrFunc {
 			return true
 		})
 	}
+	return out
+}
+
+// selectClauses returns the parts of a SELECT evaluated after grouping: the select list
+// (without stars), HAVING and ORDER BY.
+func selectClauses(sel *sqlparser.Select) []sqlparser.SQLNode {
+	var out []sqlparser.SQLNode
 	for _, se := range sel.GetColumns() {
-		visit(se)
+		if _, star := se.(*sqlparser.StarExpr); !star {
+			out = append(out, se)
+		}
 	}
 	if sel.Having != nil {
-		visit(sel.Having.Expr)
+		out = append(out, sel.Having.Expr)
 	}
 	for _, o := range sel.OrderBy {
-		visit(o.Expr)
+		out = append(out, o.Expr)
 	}
 	return out
 }
@@ -192,7 +201,7 @@ func aggregateSpec(a sqlparser.AggrFunc) (dataflow.Aggregate, sqlparser.Expr, er
 // are outside aggregates and subqueries and resolve to columns that are not grouped.
 func ungroupedColumns(sel *sqlparser.Select, s *scope, grouped map[int]int) []*sqlparser.ColName {
 	var out []*sqlparser.ColName
-	visit := func(n sqlparser.SQLNode) {
+	for _, n := range selectClauses(sel) {
 		walkExpr(n, func(n sqlparser.SQLNode) bool {
 			switch c := n.(type) {
 			case sqlparser.AggrFunc:
@@ -206,17 +215,6 @@ func ungroupedColumns(sel *sqlparser.Select, s *scope, grouped map[int]int) []*s
 			}
 			return true
 		})
-	}
-	for _, se := range sel.GetColumns() {
-		if _, star := se.(*sqlparser.StarExpr); !star {
-			visit(se)
-		}
-	}
-	if sel.Having != nil {
-		visit(sel.Having.Expr)
-	}
-	for _, o := range sel.OrderBy {
-		visit(o.Expr)
 	}
 	return out
 }

@@ -121,7 +121,7 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 	if sel.Having != nil {
 		having = sel.Having.Expr
 	}
-	aggs := collectAggregates(selectExprs, having, orderExprs)
+	aggs := distinctAggregates(collectAllAggregates(sel))
 	if len(aggs) > 0 || sel.GroupBy != nil {
 		plan, es, err = p.aggregate(plan, es, sel, aggs)
 		if err != nil {
@@ -348,30 +348,15 @@ func hasSubquery(e sqlparser.Expr) bool {
 	return found
 }
 
-// collectAggregates lists the distinct aggregate calls in the select list, HAVING and ORDER BY.
-func collectAggregates(selectExprs []sqlparser.SelectExpr, having sqlparser.Expr, order []sqlparser.Expr) []sqlparser.AggrFunc {
+// distinctAggregates drops aggregate calls written the same way as an earlier one.
+func distinctAggregates(all []sqlparser.AggrFunc) []sqlparser.AggrFunc {
 	var out []sqlparser.AggrFunc
 	seen := map[string]bool{}
-	visit := func(n sqlparser.SQLNode) {
-		walkExpr(n, func(n sqlparser.SQLNode) bool {
-			if a, ok := n.(sqlparser.AggrFunc); ok {
-				if t := sqlparser.String(a); !seen[t] {
-					seen[t] = true
-					out = append(out, a)
-				}
-				return false
-			}
-			return true
-		})
-	}
-	for _, se := range selectExprs {
-		visit(se)
-	}
-	if having != nil {
-		visit(having)
-	}
-	for _, o := range order {
-		visit(o)
+	for _, a := range all {
+		if t := sqlparser.String(a); !seen[t] {
+			seen[t] = true
+			out = append(out, a)
+		}
 	}
 	return out
 }
