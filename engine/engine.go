@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sources"
@@ -32,6 +33,9 @@ type Engine struct {
 	plain   map[string]*plainView
 	indexes map[string]string // index name (lower) -> table name
 	shared  map[string]*sharedArrangement
+	// openTxn is the Genji transaction of the session holding writer, rolled back by Close
+	// if that session never ends it.
+	openTxn *sources.Txn
 	// pendingIndexes collects the indexes a DDL statement creates until it commits.
 	pendingIndexes [][2]string
 }
@@ -89,10 +93,23 @@ func (e *Engine) Close() error {
 		v.closeSubscribers(errEngineClosed)
 	}
 	e.mu.Unlock()
-	// Wait for an open write transaction to finish or be abandoned.
-	e.writer <- struct{}{}
+	// Wait a little for an open write transaction to finish; one left open is abandoned
+	// (Genji rolls it back when the store closes).
+	select {
+	case e.writer <- struct{}{}:
+	case <-time.After(closeWait):
+		e.log.Warn("closing with a write transaction still open; it is rolled back")
+		e.mu.Lock()
+		if e.openTxn != nil {
+			_ = e.openTxn.Rollback()
+		}
+		e.mu.Unlock()
+	}
 	return e.store.Close()
 }
+
+// closeWait is how long Close waits for an open write transaction.
+const closeWait = 5 * time.Second
 
 // LSN returns the LSN of the last committed transaction.
 func (e *Engine) LSN() uint64 {

@@ -185,6 +185,9 @@ func (s *Session) begin(ctx context.Context) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}}
+	s.e.mu.Lock()
+	s.e.openTxn = gtx
+	s.e.mu.Unlock()
 	return nil
 }
 
@@ -193,6 +196,14 @@ func (s *Session) rollback() {
 	_ = s.txn.gtx.Rollback()
 	s.txn = nil
 	s.explicit = false
+	s.release()
+}
+
+// release gives up the writer slot.
+func (s *Session) release() {
+	s.e.mu.Lock()
+	s.e.openTxn = nil
+	s.e.mu.Unlock()
 	<-s.e.writer
 }
 
@@ -245,6 +256,7 @@ func (s *Session) commitLSN() (uint64, error) {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	s.txn = nil
+	e.openTxn = nil
 	<-e.writer
 	if err := e.applyEpoch(lsn, res); err != nil {
 		e.log.Error("apply epoch", "lsn", lsn, "err", err)
@@ -339,6 +351,7 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 		apply()
 	}
 	s.txn = nil
+	s.e.openTxn = nil
 	<-s.e.writer
 	return res, nil
 }
