@@ -23,7 +23,8 @@ func ParseFile(path string) ([]Record, error) {
 	return recs, nil
 }
 
-// Parse reads a sqllogictest script; an error names the line of the first malformed record.
+// Parse reads a sqllogictest script. A malformed record becomes a KindInvalid record that
+// names its line and problem; an error is returned only when the script cannot be read.
 //
 // Records are separated by blank lines; lines starting with '#' outside a result block are
 // comments; skipif/onlyif lines attach to the record that follows them.
@@ -59,9 +60,16 @@ func (p *parser) parse() ([]Record, error) {
 			p.i++
 			continue
 		}
+		start := p.i
 		rec, err := p.record()
 		if err != nil {
-			return nil, err
+			// A malformed record fails on its own; the script goes on after it.
+			rec.Kind, rec.Problem, rec.Line = KindInvalid, err.Error(), start+1
+			var sql []string
+			for p.i = start; p.i < len(p.lines) && !isBlank(p.lines[p.i]); p.i++ {
+				sql = append(sql, p.lines[p.i])
+			}
+			rec.SQL = strings.Join(sql, "\n")
 		}
 		recs = append(recs, rec)
 	}

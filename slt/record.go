@@ -19,6 +19,7 @@ const (
 	KindQuery                               // query <types> <sort> [label]
 	KindHashThreshold                       // hash-threshold N
 	KindHalt                                // halt
+	KindInvalid                             // a malformed record, counted as failed
 )
 
 // SortMode is how a query's printed values are ordered before they are compared.
@@ -52,7 +53,9 @@ type Condition struct {
 
 // Record is one parsed record of a script.
 type Record struct {
-	Kind       RecordKind
+	Kind RecordKind
+	// Problem says what is wrong with a KindInvalid record.
+	Problem    string
 	Line       int // 1-based line of the record's first line (its first directive, if any)
 	Conditions []Condition
 

@@ -97,7 +97,7 @@ func (r *runner) run(recs []Record) error {
 		}
 		rec := &recs[i]
 		if !rec.Runs(EngineName) {
-			if rec.Kind == KindStatement || rec.Kind == KindQuery {
+			if rec.Kind == KindStatement || rec.Kind == KindQuery || rec.Kind == KindInvalid {
 				r.counts.Skipped++
 			}
 			continue
@@ -112,6 +112,8 @@ func (r *runner) run(recs []Record) error {
 			r.tally(rec, r.runStatement(i, rec))
 		case KindQuery:
 			r.tally(rec, r.runQuery(i, rec))
+		case KindInvalid:
+			r.tally(rec, []string{"malformed record: " + rec.Problem})
 		}
 	}
 	if r.views != nil {

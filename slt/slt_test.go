@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // corpusDir is the shared sqllogictest sample, ../shared/slt from the repository root.
