@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/proto/changelogpb"
 	"github.com/cdc-dev/cdc/sources"
 )
 
@@ -116,4 +117,10 @@ func (e *Engine) LSN() uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.lsn
+}
+
+// ReadLog calls fn for every committed transaction of the change log after the given LSN, in
+// LSN order: the durable change stream that replicas and external consumers read.
+func (e *Engine) ReadLog(after uint64, fn func(*changelogpb.Transaction) error) error {
+	return e.store.ReadLog(after, fn)
 }
