@@ -12,6 +12,7 @@ import (
 	"github.com/genjidb/genji/types"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
 	"github.com/cdc-dev/cdc/sqlerr"
 )
@@ -41,6 +42,8 @@ type Store struct {
 	// prepares a statement and starts iterating. Writers need not take it: they are serialized.
 	catMu sync.RWMutex
 
+	maxTxnBytes int64 // bound of a transaction's estimated Genji batch, see charge
+
 	mu      sync.Mutex
 	lastLSN uint64           // highest committed LSN in __cdc_log
 	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
@@ -67,7 +70,7 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, rowids: map[string]int64{}}
+	s := &Store{db: db, rowids: map[string]int64{}, maxTxnBytes: defaultMaxTxnBytes}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -86,8 +89,9 @@ func (s *Store) init() error {
 	for _, q := range []string{
 		"CREATE TABLE IF NOT EXISTS __cdc_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS __cdc_log (lsn INTEGER PRIMARY KEY, data BLOB NOT NULL)",
-		"CREATE TABLE IF NOT EXISTS __cdc_catalog (name TEXT PRIMARY KEY, kind TEXT NOT NULL, " +
-			"definition TEXT NOT NULL, seq INTEGER NOT NULL)",
+		// k is the padded key encoding of name (see encodePadded).
+		"CREATE TABLE IF NOT EXISTS __cdc_catalog (k BLOB PRIMARY KEY, name TEXT NOT NULL, " +
+			"kind TEXT NOT NULL, definition TEXT NOT NULL, seq INTEGER NOT NULL)",
 		"INSERT INTO __cdc_meta (k, v) VALUES ('format', '" + storageFormat + "') ON CONFLICT DO NOTHING",
 	} {
 		if err := tx.Exec(q); err != nil {
@@ -116,6 +120,7 @@ func (s *Store) init() error {
 	return tx.Commit()
 }
 
+// queryLastLSN reads the highest LSN in __cdc_log, 0 if it is empty.
 func queryLastLSN(tx *genji.Tx) (uint64, error) {
 	res, err := tx.Query("SELECT lsn FROM __cdc_log ORDER BY lsn DESC LIMIT 1")
 	if err != nil {
@@ -143,7 +148,8 @@ type Txn struct {
 	tx       *genji.Tx
 	writable bool
 	done     bool
-	ddl      bool // the transaction changed Genji's catalog
+	ddl      bool  // the transaction changed Genji's catalog
+	bytes    int64 // estimated size of the Genji batch, see charge
 
 	plans   map[string]*tablePlan // prepared statements per table; cleared by DDL
 	logStmt *genji.Statement
@@ -255,7 +261,8 @@ func (t *Txn) query(st *genji.Statement, args []any, fn func(types.Document) err
 	return err
 }
 
-// ddl runs a catalog-changing statement with the catalog lock held exclusively.
+// execDDL runs a catalog-changing statement with the catalog lock held exclusively and drops
+// the transaction's prepared statements.
 func (t *Txn) execDDL(q string) error {
 	t.s.catMu.Lock()
 	defer t.s.catMu.Unlock()
@@ -286,6 +293,9 @@ func (t *Txn) AppendLog(tx *changelogpb.Transaction) error {
 	data, err := proto.Marshal(tx)
 	if err != nil {
 		return fmt.Errorf("append log: LSN %d: %w", lsn, err)
+	}
+	if err := t.charge(entry(nsBytes+valOverhead, 16+2*valOverhead+int64(len(data)))); err != nil {
+		return err
 	}
 	if t.logStmt == nil {
 		if t.logStmt, err = t.prepare("INSERT INTO __cdc_log (lsn, data) VALUES (?, ?)"); err != nil {
@@ -357,15 +367,23 @@ func (t *Txn) PutCatalog(name, kind, definition string, seq uint64) error {
 	if seq > math.MaxInt64 {
 		return fmt.Errorf("put catalog %s: seq %d out of range", name, seq)
 	}
+	k := dataflow.NewString(name)
+	if paddedLen(k) > maxKeyValueBytes {
+		return keyTooLong()
+	}
+	if err := t.charge(entry(nsBytes+valOverhead+int64(len(name)),
+		16+4*valOverhead+int64(len(name)+len(kind)+len(definition)))); err != nil {
+		return err
+	}
 	var err error
 	if t.catPut == nil {
-		t.catPut, err = t.prepare("INSERT INTO __cdc_catalog (name, kind, definition, seq) " +
-			"VALUES (?, ?, ?, ?) ON CONFLICT DO REPLACE")
+		t.catPut, err = t.prepare("INSERT INTO __cdc_catalog (k, name, kind, definition, seq) " +
+			"VALUES (?, ?, ?, ?, ?) ON CONFLICT DO REPLACE")
 		if err != nil {
 			return fmt.Errorf("put catalog %s: %w", name, err)
 		}
 	}
-	if err := t.catPut.Exec(name, kind, definition, int64(seq)); err != nil {
+	if err := t.catPut.Exec(encodePadded(k), name, kind, definition, int64(seq)); err != nil {
 		return fmt.Errorf("put catalog %s: %w", name, err)
 	}
 	return nil
@@ -376,7 +394,14 @@ func (t *Txn) DeleteCatalog(name string) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
-	if err := t.tx.Exec("DELETE FROM __cdc_catalog WHERE name = ?", name); err != nil {
+	if err := t.charge(entry(nsBytes+valOverhead+int64(len(name)), 0)); err != nil {
+		return err
+	}
+	k := dataflow.NewString(name)
+	if paddedLen(k) > maxKeyValueBytes {
+		return nil // no such entry can exist
+	}
+	if err := t.tx.Exec("DELETE FROM __cdc_catalog WHERE k = ?", encodePadded(k)); err != nil {
 		return fmt.Errorf("delete catalog %s: %w", name, err)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/genjidb/genji"
@@ -18,6 +17,9 @@ import (
 // errStopScan ends a Genji iteration early; it never leaves this package.
 var errStopScan = errors.New("stop scan")
 
+// errNoSuchKey is returned by keyArgs for a well-formed key no stored row can have.
+var errNoSuchKey = errors.New("no row can have this key")
+
 // tablePlan is a table's Genji names and statements, prepared lazily in one transaction.
 type tablePlan struct {
 	ts      TableSchema
@@ -26,20 +28,22 @@ type tablePlan struct {
 	notNull []bool
 	kinds   []dataflow.Kind
 	bag     bool
-	pkDec   bool     // the primary key has a decimal column: Genji's order is not key order
-	keyCond string   // " WHERE a = ? AND b = ?" on the primary key (or the row id)
+	allKey  bool   // every column is in the primary key
+	keyCond string // " WHERE a = ? AND b = ?" on the primary key (or the row id)
 	keyKind []dataflow.Kind
 
 	insert, get, update, updateAll, del, scan *genji.Statement
 
-	uniquesLoaded bool
-	uniques       []uniqueIndex
+	indexesLoaded bool
+	indexes       []tableIndex
 }
 
-// uniqueIndex is a unique index of a table, with a statement that finds rows by its columns.
-type uniqueIndex struct {
+// tableIndex is an index of a table; a unique one gets a statement that finds rows by its
+// columns.
+type tableIndex struct {
 	name   string // user name
 	cols   []int
+	unique bool
 	lookup *genji.Statement
 }
 
@@ -58,6 +62,7 @@ func (t *Txn) plan(ts TableSchema) (*tablePlan, error) {
 		notNull: make([]bool, len(ts.Columns)),
 		kinds:   make([]dataflow.Kind, len(ts.Columns)),
 		bag:     len(ts.PrimaryKey) == 0,
+		allKey:  len(ts.PrimaryKey) == len(ts.Columns),
 	}
 	for i, c := range ts.Columns {
 		p.fields[i] = genjiColumn(c)
@@ -77,9 +82,6 @@ func (t *Txn) plan(ts TableSchema) (*tablePlan, error) {
 			cond.WriteString(p.fields[i] + " = ?")
 			p.notNull[i] = true
 			p.keyKind = append(p.keyKind, ts.Columns[i].Kind)
-			if ts.Columns[i].Kind == dataflow.KindDecimal {
-				p.pkDec = true
-			}
 		}
 	}
 	p.keyCond = cond.String()
@@ -90,6 +92,7 @@ func (t *Txn) plan(ts TableSchema) (*tablePlan, error) {
 	return p, nil
 }
 
+// sameSchema reports whether two schemas store the same way (names, kinds, NOT NULL, key).
 func sameSchema(a, b TableSchema) bool {
 	if a.Name != b.Name || len(a.Columns) != len(b.Columns) || len(a.PrimaryKey) != len(b.PrimaryKey) {
 		return false
@@ -120,6 +123,7 @@ func (t *Txn) stmt(slot **genji.Statement, q func() string) (*genji.Statement, e
 	return *slot, nil
 }
 
+// selectList is the table's fields, after the row id if withRowid.
 func (p *tablePlan) selectList(withRowid bool) string {
 	var b strings.Builder
 	if withRowid {
@@ -129,6 +133,7 @@ func (p *tablePlan) selectList(withRowid bool) string {
 	return b.String()
 }
 
+// insertSQL inserts every field (and the row id of a bag table).
 func (p *tablePlan) insertSQL() string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + p.gname + " (")
@@ -148,7 +153,7 @@ func (p *tablePlan) insertSQL() string {
 	return b.String()
 }
 
-// updateSQL sets every column (all) or every non-key column; "" if there is none.
+// updateSQL sets every column (all) or every non-key column (there must be one).
 func (p *tablePlan) updateSQL(all bool) string {
 	inPK := make(map[int]bool, len(p.ts.PrimaryKey))
 	for _, i := range p.ts.PrimaryKey {
@@ -165,9 +170,6 @@ func (p *tablePlan) updateSQL(all bool) string {
 		}
 		b.WriteString(f + " = ?")
 		n++
-	}
-	if n == 0 {
-		return ""
 	}
 	return "UPDATE " + p.gname + " SET " + b.String() + p.keyCond
 }
@@ -192,6 +194,30 @@ func (p *tablePlan) checkRow(row dataflow.Row) error {
 	return nil
 }
 
+// checkKeyLengths refuses values too long for Genji's key comparator in the primary key or an
+// index (see maxKeyValueBytes).
+func (p *tablePlan) checkKeyLengths(row dataflow.Row) error {
+	total := 0
+	for _, i := range p.ts.PrimaryKey {
+		if padded(p.kinds[i]) {
+			total += paddedLen(row[i])
+		} else {
+			total += valOverhead
+		}
+	}
+	if total > maxKeyValueBytes {
+		return keyTooLong()
+	}
+	for _, ix := range p.indexes {
+		for _, c := range ix.cols {
+			if padded(p.kinds[c]) && !row[c].IsNull() && paddedLen(row[c]) > maxKeyValueBytes {
+				return keyTooLong()
+			}
+		}
+	}
+	return nil
+}
+
 // keyArgs decodes a key made by Insert into the Genji values of the key columns.
 func (p *tablePlan) keyArgs(key []byte) ([]any, error) {
 	args := make([]any, 0, len(p.keyKind))
@@ -200,6 +226,9 @@ func (p *tablePlan) keyArgs(key []byte) ([]any, error) {
 		d, r, err := dataflow.DecodeKey(rest)
 		if err != nil || d.Kind() != k {
 			return nil, fmt.Errorf("malformed key %x", key)
+		}
+		if padded(k) && paddedLen(d) > maxKeyValueBytes {
+			return nil, errNoSuchKey
 		}
 		args = append(args, toGenji(d))
 		rest = r
@@ -253,17 +282,15 @@ func (t *Txn) Insert(ts TableSchema, row dataflow.Row) (key []byte, err error) {
 		key = dataflow.AppendKey(nil, dataflow.NewInt(id))
 	} else {
 		key = dataflow.AppendColumnsKey(nil, row, ts.PrimaryKey)
-		keyArgs := make([]any, len(ts.PrimaryKey))
-		for j, i := range ts.PrimaryKey {
-			keyArgs[j] = toGenji(row[i])
-		}
-		found, err := t.lookup(p, keyArgs, nil)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			return nil, dupEntry(pick(row, ts.PrimaryKey), ts.Name, "PRIMARY")
-		}
+	}
+	if err := t.loadIndexes(p); err != nil {
+		return nil, err
+	}
+	if err := p.checkKeyLengths(row); err != nil {
+		return nil, err
+	}
+	if err := t.charge(p.insertBytes(row)); err != nil {
+		return nil, err
 	}
 	args = p.rowArgs(args, row, true)
 	st, err := t.stmt(&p.insert, p.insertSQL)
@@ -271,15 +298,36 @@ func (t *Txn) Insert(ts TableSchema, row dataflow.Row) (key []byte, err error) {
 		return nil, err
 	}
 	if err := st.Exec(args...); err != nil {
-		// Genji checks unique indexes before it writes anything; name the one that failed.
 		if genji.IsAlreadyExistsError(err) {
-			if derr := t.uniqueConflict(p, nil, row); derr != nil {
-				return nil, derr
-			}
+			return nil, t.insertConflict(p, row, err)
 		}
 		return nil, err
 	}
 	return key, nil
+}
+
+// insertConflict names the key an INSERT collided on. Genji's INSERT checks the unique
+// indexes and then the primary key before it writes anything (index.Validate, then
+// BatchSession.Insert's existence check), so a failed insert leaves the transaction clean
+// and the happy path needs no lookup of its own.
+func (t *Txn) insertConflict(p *tablePlan, row dataflow.Row, cause error) error {
+	if !p.bag {
+		keyArgs := make([]any, len(p.ts.PrimaryKey))
+		for j, i := range p.ts.PrimaryKey {
+			keyArgs[j] = toGenji(row[i])
+		}
+		found, err := t.lookup(p, keyArgs, nil)
+		if err != nil {
+			return err
+		}
+		if found {
+			return dupEntry(pick(row, p.ts.PrimaryKey), p.ts.Name, "PRIMARY")
+		}
+	}
+	if err := t.uniqueConflict(p, nil, row); err != nil {
+		return err
+	}
+	return cause
 }
 
 // Update replaces the row at key with row and returns its key, which changes when the
@@ -297,7 +345,16 @@ func (t *Txn) Update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 		return nil, err
 	}
 	keyArgs, err := p.keyArgs(key)
+	if err == errNoSuchKey {
+		return nil, ErrRowNotFound
+	}
 	if err != nil {
+		return nil, err
+	}
+	if err := t.loadIndexes(p); err != nil {
+		return nil, err
+	}
+	if err := p.checkKeyLengths(row); err != nil {
 		return nil, err
 	}
 	old := make(dataflow.Row, len(p.fields))
@@ -331,11 +388,14 @@ func (t *Txn) Update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 	if err := t.uniqueConflict(p, old, row); err != nil {
 		return nil, err
 	}
+	if err := t.charge(p.updateBytes(old, row, moved)); err != nil {
+		return nil, err
+	}
 	var st *genji.Statement
 	if moved {
 		st, err = t.stmt(&p.updateAll, func() string { return p.updateSQL(true) })
 	} else {
-		if p.updateSQL(false) == "" {
+		if p.allKey {
 			return newKey, nil // every column is in the key, which did not change
 		}
 		st, err = t.stmt(&p.update, func() string { return p.updateSQL(false) })
@@ -362,15 +422,25 @@ func (t *Txn) Delete(ts TableSchema, key []byte) (err error) {
 		return err
 	}
 	keyArgs, err := p.keyArgs(key)
+	if err == errNoSuchKey {
+		return ErrRowNotFound
+	}
 	if err != nil {
 		return err
 	}
-	found, err := t.lookup(p, keyArgs, nil)
+	old := make(dataflow.Row, len(p.fields))
+	found, err := t.lookup(p, keyArgs, old)
 	if err != nil {
 		return err
 	}
 	if !found {
 		return ErrRowNotFound
+	}
+	if err := t.loadIndexes(p); err != nil {
+		return err
+	}
+	if err := t.charge(p.deleteBytes(old)); err != nil {
+		return err
 	}
 	st, err := t.stmt(&p.del, func() string { return "DELETE FROM " + p.gname + p.keyCond })
 	if err != nil {
@@ -379,7 +449,7 @@ func (t *Txn) Delete(ts TableSchema, key []byte) (err error) {
 	return st.Exec(keyArgs...)
 }
 
-// Get returns the row at key.
+// Get returns the row at key; found is false if there is none, a malformed key is an error.
 func (t *Txn) Get(ts TableSchema, key []byte) (row dataflow.Row, found bool, err error) {
 	defer wrap(&err, "get from %s", ts.Name)
 	if err := t.check(false); err != nil {
@@ -390,6 +460,9 @@ func (t *Txn) Get(ts TableSchema, key []byte) (row dataflow.Row, found bool, err
 		return nil, false, err
 	}
 	keyArgs, err := p.keyArgs(key)
+	if err == errNoSuchKey {
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -423,8 +496,6 @@ func (t *Txn) lookup(p *tablePlan, keyArgs []any, dst dataflow.Row) (bool, error
 // Scan calls fn with the key and row of every row of the table: in primary key order (the
 // byte order of the keys), or in insertion order for a table without primary key. fn must not
 // write to the table through t; an error from fn stops the scan and is returned as is.
-// Tables whose primary key has a DECIMAL column are sorted in memory (Genji orders the
-// decimal text, not the number).
 func (t *Txn) Scan(ts TableSchema, fn func(key []byte, row dataflow.Row) error) (err error) {
 	if err := t.check(false); err != nil {
 		return err
@@ -443,11 +514,6 @@ func (t *Txn) Scan(ts TableSchema, fn func(key []byte, row dataflow.Row) error) 
 	if p.bag {
 		kinds = append([]dataflow.Kind{dataflow.KindInt}, p.kinds...)
 	}
-	type entry struct {
-		key []byte
-		row dataflow.Row
-	}
-	var sorted []entry
 	var fnErr error
 	err = t.query(st, nil, func(d types.Document) error {
 		vals := make(dataflow.Row, len(kinds))
@@ -462,10 +528,6 @@ func (t *Txn) Scan(ts TableSchema, fn func(key []byte, row dataflow.Row) error) 
 		} else {
 			key = dataflow.AppendColumnsKey(nil, row, ts.PrimaryKey)
 		}
-		if p.pkDec {
-			sorted = append(sorted, entry{key, row})
-			return nil
-		}
 		if err := fn(key, row); err != nil {
 			fnErr = err
 			return err
@@ -475,16 +537,7 @@ func (t *Txn) Scan(ts TableSchema, fn func(key []byte, row dataflow.Row) error) 
 	if fnErr != nil {
 		return fnErr
 	}
-	if err != nil {
-		return wrapErr(err, "scan %s", ts.Name)
-	}
-	sort.Slice(sorted, func(i, j int) bool { return bytes.Compare(sorted[i].key, sorted[j].key) < 0 })
-	for _, e := range sorted {
-		if err := fn(e.key, e.row); err != nil {
-			return err
-		}
-	}
-	return nil
+	return wrapErr(err, "scan %s", ts.Name)
 }
 
 // nextRowid returns a fresh row id for a table without primary key. Row ids only grow within
@@ -522,11 +575,14 @@ func (t *Txn) nextRowid(p *tablePlan) (int64, error) {
 // with another row, or nil. With old set (an update), indexes whose values did not change are
 // skipped.
 func (t *Txn) uniqueConflict(p *tablePlan, old, row dataflow.Row) error {
-	if err := t.loadUniques(p); err != nil {
+	if err := t.loadIndexes(p); err != nil {
 		return err
 	}
-	for i := range p.uniques {
-		u := &p.uniques[i]
+	for i := range p.indexes {
+		u := &p.indexes[i]
+		if !u.unique {
+			continue
+		}
 		args := make([]any, 0, len(u.cols))
 		changed := old == nil
 		hasNull := false
@@ -571,9 +627,9 @@ func (t *Txn) uniqueConflict(p *tablePlan, old, row dataflow.Row) error {
 	return nil
 }
 
-// loadUniques reads the unique indexes of the table from Genji's catalog.
-func (t *Txn) loadUniques(p *tablePlan) error {
-	if p.uniquesLoaded {
+// loadIndexes reads the indexes of the table from Genji's catalog.
+func (t *Txn) loadIndexes(p *tablePlan) error {
+	if p.indexesLoaded {
 		return nil
 	}
 	cat := t.s.db.DB.Catalog
@@ -582,14 +638,11 @@ func (t *Txn) loadUniques(p *tablePlan) error {
 		if err != nil {
 			return err
 		}
-		if !info.Unique {
-			continue
-		}
 		name, ok := unmangle("i", gidx)
 		if !ok {
 			name = gidx
 		}
-		u := uniqueIndex{name: name}
+		u := tableIndex{name: name, unique: info.Unique}
 		for _, path := range info.Paths {
 			col := -1
 			for i, f := range p.fields {
@@ -602,9 +655,9 @@ func (t *Txn) loadUniques(p *tablePlan) error {
 			}
 			u.cols = append(u.cols, col)
 		}
-		p.uniques = append(p.uniques, u)
+		p.indexes = append(p.indexes, u)
 	}
-	p.uniquesLoaded = true
+	p.indexesLoaded = true
 	return nil
 }
 
@@ -624,85 +677,13 @@ func identical(a, b dataflow.Datum) bool {
 	return a.Str() == b.Str()
 }
 
+// pick returns the columns cols of row.
 func pick(row dataflow.Row, cols []int) dataflow.Row {
 	out := make(dataflow.Row, len(cols))
 	for j, i := range cols {
 		out[j] = row[i]
 	}
 	return out
-}
-
-// floatToStored maps a float to an int64 whose order is the order of the float's key
-// encoding and which Genji stores exactly.
-func floatToStored(f float64) int64 {
-	b := math.Float64bits(f)
-	if b>>63 != 0 {
-		b = ^b
-	} else {
-		b |= 1 << 63
-	}
-	return int64(b ^ (1 << 63))
-}
-
-// storedToFloat inverts floatToStored.
-func storedToFloat(v int64) float64 {
-	b := uint64(v) ^ (1 << 63)
-	if b>>63 != 0 {
-		b &^= 1 << 63
-	} else {
-		b = ^b
-	}
-	return math.Float64frombits(b)
-}
-
-// toGenji returns the Genji parameter value of a datum.
-func toGenji(d dataflow.Datum) any {
-	switch d.Kind() {
-	case dataflow.KindInt:
-		return d.Int()
-	case dataflow.KindTime:
-		return d.TimeMicros()
-	case dataflow.KindFloat:
-		return floatToStored(d.Float())
-	case dataflow.KindDecimal, dataflow.KindString:
-		return d.Str()
-	case dataflow.KindBytes:
-		b := make([]byte, len(d.Str()))
-		copy(b, d.Str())
-		return b
-	}
-	return nil
-}
-
-// fromGenji returns the datum of kind k stored as v.
-func fromGenji(v types.Value, k dataflow.Kind) (dataflow.Datum, error) {
-	switch v.Type() {
-	case types.NullValue:
-		return dataflow.Null, nil
-	case types.IntegerValue:
-		x := types.As[int64](v)
-		switch k {
-		case dataflow.KindInt:
-			return dataflow.NewInt(x), nil
-		case dataflow.KindTime:
-			return dataflow.NewTimeMicros(x), nil
-		case dataflow.KindFloat:
-			return dataflow.NewFloat(storedToFloat(x)), nil
-		}
-	case types.TextValue:
-		s := types.As[string](v)
-		switch k {
-		case dataflow.KindString:
-			return dataflow.NewString(s), nil
-		case dataflow.KindDecimal:
-			return decimalDatum(s)
-		}
-	case types.BlobValue:
-		if k == dataflow.KindBytes {
-			return dataflow.NewBytes(types.As[[]byte](v)), nil
-		}
-	}
-	return dataflow.Null, fmt.Errorf("stored %s value for a %s column", v.Type(), k)
 }
 
 // decodeDoc decodes the fields of a projected document, in order, into dst.
@@ -733,6 +714,7 @@ func wrap(err *error, format string, args ...any) {
 	}
 }
 
+// wrapErr adds context to err unless it is nil or a *sqlerr.Error.
 func wrapErr(err error, format string, args ...any) error {
 	if err == nil || asSQLError(err) {
 		return err

@@ -30,6 +30,9 @@ type TableSchema struct {
 	PrimaryKey []int
 }
 
+// ddlBytes bounds what a DDL statement writes to Genji's catalog.
+const ddlBytes = 4096
+
 // rowidField is the hidden primary key of tables without one.
 const rowidField = "__cdc_rowid"
 
@@ -95,19 +98,6 @@ func parseGenjiColumn(g string) (string, dataflow.Kind, bool) {
 	return "", 0, false
 }
 
-// genjiType is the Genji column type a kind is stored as.
-func genjiType(k dataflow.Kind) string {
-	switch k {
-	case dataflow.KindInt, dataflow.KindTime, dataflow.KindFloat:
-		return "INTEGER"
-	case dataflow.KindDecimal, dataflow.KindString:
-		return "TEXT"
-	case dataflow.KindBytes:
-		return "BLOB"
-	}
-	return ""
-}
-
 // validateSchema checks what storage relies on: known kinds, distinct non-empty column names,
 // a valid primary key.
 func validateSchema(ts TableSchema) error {
@@ -149,6 +139,9 @@ func (t *Txn) CreateTable(ts TableSchema) error {
 		return fmt.Errorf("create table: %w", err)
 	}
 	gname := genjiTable(ts.Name)
+	if err := checkGenjiName(ts.Name, gname); err != nil {
+		return err
+	}
 	var b strings.Builder
 	b.WriteString("CREATE TABLE ")
 	b.WriteString(gname)
@@ -182,6 +175,9 @@ func (t *Txn) CreateTable(ts TableSchema) error {
 		b.WriteString(")")
 	}
 	b.WriteString(")")
+	if err := t.charge(ddlBytes); err != nil {
+		return err
+	}
 	if err := t.execDDL(b.String()); err != nil {
 		if genji.IsAlreadyExistsError(err) {
 			return sqlerr.New(sqlerr.TableExists, "Table '%s' already exists", ts.Name)
@@ -200,6 +196,18 @@ func (t *Txn) DropTable(name string) error {
 	gname := genjiTable(name)
 	if _, err := t.s.db.DB.Catalog.GetTableInfo(gname); err != nil {
 		return sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", name)
+	}
+	// Genji deletes every row and index entry one by one.
+	idx, err := t.indexFields(gname)
+	if err != nil {
+		return fmt.Errorf("drop table %s: %w", name, err)
+	}
+	n, err := t.scanBytes(gname, true, idx)
+	if err != nil {
+		return fmt.Errorf("drop table %s: %w", name, err)
+	}
+	if err := t.charge(ddlBytes + n); err != nil {
+		return err
 	}
 	if err := t.execDDL("DROP TABLE " + gname); err != nil {
 		return fmt.Errorf("drop table %s: %w", name, err)
@@ -224,6 +232,9 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 		return sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", table)
 	}
 	gidx := genjiIndex(name)
+	if err := checkGenjiName(name, gidx); err != nil {
+		return err
+	}
 	if _, err := t.s.db.DB.Catalog.GetIndexInfo(gidx); err == nil {
 		return sqlerr.New(sqlerr.DupKeyName, "Duplicate key name '%s'", name)
 	}
@@ -255,6 +266,11 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 		if found < 0 {
 			return sqlerr.New(sqlerr.KeyColumnMissing, "Key column '%s' doesn't exist in table", c)
 		}
+		for _, f := range idxFields[:i] {
+			if f.g == fields[found].g {
+				return sqlerr.New(sqlerr.DupFieldName, "Duplicate column name '%s'", c)
+			}
+		}
 		idxFields[i] = fields[found]
 	}
 	var b strings.Builder
@@ -272,53 +288,26 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 	b.WriteString(")")
 	q := b.String()
 
-	if unique {
-		// Genji would fail half-way through building the index and leave it in the
-		// transaction: find duplicates first.
-		var sel strings.Builder
-		sel.WriteString("SELECT ")
-		for i, f := range idxFields {
-			if i > 0 {
-				sel.WriteString(", ")
-			}
-			sel.WriteString(f.g)
-		}
-		sel.WriteString(" FROM " + gtable)
-		st, err := t.prepare(sel.String())
-		if err != nil {
-			return fmt.Errorf("create index %s: %w", name, err)
-		}
-		kinds := make([]dataflow.Kind, len(idxFields))
-		for i, f := range idxFields {
-			kinds[i] = f.kind
-		}
-		seen := map[string]bool{}
-		var dup dataflow.Row
-		vals := make(dataflow.Row, len(kinds))
-		err = t.query(st, nil, func(d types.Document) error {
-			if err := decodeDoc(d, kinds, vals); err != nil {
-				return err
-			}
-			var k []byte
-			for _, v := range vals {
-				if v.IsNull() {
-					return nil
-				}
-				k = dataflow.AppendKey(k, v)
-			}
-			if seen[string(k)] {
-				dup = append(dataflow.Row(nil), vals...)
-				return errStopScan
-			}
-			seen[string(k)] = true
-			return nil
-		})
-		if err != nil && err != errStopScan {
-			return fmt.Errorf("create index %s: %w", name, err)
-		}
-		if dup != nil {
-			return dupEntry(dup, table, name)
-		}
+	// Genji would fail half-way through building the index and leave it in the transaction:
+	// find duplicates and values too long for a key first.
+	fieldNames := make([]string, len(idxFields))
+	kinds := make([]dataflow.Kind, len(idxFields))
+	for i, f := range idxFields {
+		fieldNames[i], kinds[i] = f.g, f.kind
+	}
+	dup, err := t.checkIndexData(gtable, fieldNames, kinds, unique)
+	if err != nil {
+		return wrapErr(err, "create index %s", name)
+	}
+	if dup != nil {
+		return dupEntry(dup, table, name)
+	}
+	n, err := t.scanBytes(gtable, false, [][]string{fieldNames})
+	if err != nil {
+		return fmt.Errorf("create index %s: %w", name, err)
+	}
+	if err := t.charge(ddlBytes + n); err != nil {
+		return err
 	}
 	if err := t.execDDL(q); err != nil {
 		if genji.IsAlreadyExistsError(err) {
@@ -329,14 +318,68 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 	return nil
 }
 
+// checkIndexData reads the values an index on fields would hold: it returns a duplicate
+// (unique only; tuples with a NULL never collide) or a too-long-key error.
+func (t *Txn) checkIndexData(gtable string, fields []string, kinds []dataflow.Kind, unique bool) (dataflow.Row, error) {
+	st, err := t.prepare("SELECT " + strings.Join(fields, ", ") + " FROM " + gtable)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var dup dataflow.Row
+	vals := make(dataflow.Row, len(kinds))
+	err = t.query(st, nil, func(d types.Document) error {
+		if err := decodeDoc(d, kinds, vals); err != nil {
+			return err
+		}
+		for _, v := range vals {
+			if padded(v.Kind()) && paddedLen(v) > maxKeyValueBytes {
+				return keyTooLong()
+			}
+		}
+		if !unique {
+			return nil
+		}
+		var k []byte
+		for _, v := range vals {
+			if v.IsNull() {
+				return nil
+			}
+			k = dataflow.AppendKey(k, v)
+		}
+		if seen[string(k)] {
+			dup = append(dataflow.Row(nil), vals...)
+			return errStopScan
+		}
+		seen[string(k)] = true
+		return nil
+	})
+	if err != nil && err != errStopScan {
+		return nil, err
+	}
+	return dup, nil
+}
+
 // DropIndex drops the index name.
 func (t *Txn) DropIndex(name string) error {
 	if err := t.check(true); err != nil {
 		return err
 	}
 	gidx := genjiIndex(name)
-	if _, err := t.s.db.DB.Catalog.GetIndexInfo(gidx); err != nil {
+	info, err := t.s.db.DB.Catalog.GetIndexInfo(gidx)
+	if err != nil {
 		return sqlerr.New(sqlerr.CantDropIndex, "Can't DROP '%s'; check that column/key exists", name)
+	}
+	var fields []string
+	for _, path := range info.Paths {
+		fields = append(fields, path.String())
+	}
+	n, err := t.scanBytes(info.Owner.TableName, false, [][]string{fields})
+	if err != nil {
+		return fmt.Errorf("drop index %s: %w", name, err)
+	}
+	if err := t.charge(ddlBytes + n); err != nil {
+		return err
 	}
 	if err := t.execDDL("DROP INDEX " + gidx); err != nil {
 		return fmt.Errorf("drop index %s: %w", name, err)

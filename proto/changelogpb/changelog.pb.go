@@ -229,7 +229,7 @@ type Value_Decimal struct {
 }
 
 type Value_Text struct {
-	// TEXT / VARCHAR / CHAR.
+	// TEXT / VARCHAR / CHAR whose bytes are valid UTF-8 (else text_raw).
 	Text string `protobuf:"bytes,5,opt,name=text,proto3,oneof"`
 }
 
