@@ -20,7 +20,7 @@ type view struct {
 	graph    *dataflow.Graph
 	sources  map[string]bool // dataflow inputs the graph reads
 	contents dataflow.Arrangement
-	shared   []string // ids of the shared arrangements it holds a reference on
+	shared   map[string]dataflow.Arrangement // the shared arrangements its graph reads, by id
 	frontier uint64
 	subs     map[*Subscription]struct{}
 }
@@ -42,6 +42,8 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 	hydrating, err := sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
 		if !shared {
 			id = prefix + id
+		} else if a, ok := fresh[id]; ok {
+			return a // a self-join reads one collection by one key on both sides
 		}
 		a := newArrangement(id)
 		fresh[id] = a
@@ -51,7 +53,7 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 		return nil, err
 	}
 	v := &view{name: name, sql: sql, query: q, sources: map[string]bool{}, subs: map[*Subscription]struct{}{},
-		contents: newArrangement(prefix + "contents"), frontier: e.lsn}
+		contents: newArrangement(prefix + "contents"), frontier: e.lsn, shared: map[string]dataflow.Arrangement{}}
 	inputs := map[string][]dataflow.Update{}
 	for _, src := range sqlplan.Sources(plan) {
 		v.sources[src] = true
@@ -80,11 +82,12 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 		if !shared {
 			return fresh[prefix+id]
 		}
-		v.shared = append(v.shared, id)
+		a := fresh[id]
 		if s, ok := e.shared[id]; ok {
-			return s.arr
+			a = s.arr
 		}
-		return fresh[id]
+		v.shared[id] = a
+		return a
 	})
 	if err != nil {
 		return nil, err
@@ -94,31 +97,16 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 
 // register adds a built view to the engine and takes its shared arrangement references.
 func (e *Engine) register(v *view) {
-	for _, id := range v.shared {
+	for id, a := range v.shared {
 		s, ok := e.shared[id]
 		if !ok {
-			s = &sharedArrangement{arr: e.sharedFromGraph(v, id)}
+			s = &sharedArrangement{arr: a}
 			e.shared[id] = s
 		}
 		s.refs++
 	}
 	e.views[strings.ToLower(v.name)] = v
 	e.order = append(e.order, v)
-}
-
-// sharedFromGraph finds the arrangement a view's graph uses for a shared id.
-func (e *Engine) sharedFromGraph(v *view, id string) dataflow.Arrangement {
-	for _, n := range v.graph.Nodes {
-		if j, ok := n.Op.(*dataflow.Join); ok {
-			if j.Left.Name() == id {
-				return j.Left
-			}
-			if j.Right.Name() == id {
-				return j.Right
-			}
-		}
-	}
-	return newArrangement(id)
 }
 
 // unregister removes a view and releases its shared arrangements.
@@ -130,7 +118,7 @@ func (e *Engine) unregister(v *view) {
 			break
 		}
 	}
-	for _, id := range v.shared {
+	for id := range v.shared {
 		if s, ok := e.shared[id]; ok {
 			s.refs--
 			if s.refs <= 0 {
