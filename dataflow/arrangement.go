@@ -5,7 +5,9 @@ package dataflow
 // Keys are key encodings (AppendKey) of the collection's key columns; within a key, rows are
 // visited in the order of their key encodings, so an arrangement keyed by group with the
 // aggregated value as row is an ordered multiset per group. Counts are never zero: an entry
-// whose count reaches zero is removed.
+// whose count reaches zero is removed. Entries are ordered by key then row encoding and Get
+// matches a prefix of that concatenation, so an operator whose rows start with their key
+// columns stores them with an empty key and still finds them by key.
 //
 // During an epoch operators only read arrangements; their changes are staged on the Epoch
 // and applied once, together, when the epoch commits. An arrangement shared by several

@@ -30,7 +30,7 @@ func (o *Distinct) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		case before > 0 && after <= 0:
 			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: -1})
 		}
-		ups = append(ups, KeyedUpdate{Key: key, Row: u.Row, Diff: u.Diff})
+		ups = append(ups, KeyedUpdate{Row: u.Row, Diff: u.Diff})
 	}
 	ep.Stage(o.State, ups)
 	return out, nil

@@ -69,7 +69,8 @@ func sumKind(k Kind) Kind {
 //
 // Output rows are the group columns followed by one column per aggregate. State holds one
 // accumulator row per group: the group columns, the row count, then per aggregate its count
-// of non-NULL values and its running sum (or current extreme for MIN/MAX). COUNT, SUM and
+// of non-NULL values and its running sum (or current extreme for MIN/MAX), stored with an
+// empty key since the row's encoding starts with its group's. COUNT, SUM and
 // AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT aggregates also keep
 // Values[i], an ordered multiset of the aggregate's values per group keyed by (group,
 // value), so a retraction of the current extreme finds the next one without a rescan. Only
@@ -113,14 +114,14 @@ func (o *Reduce) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		rows := acc[len(o.GroupBy)].Int()
 		if old != nil {
 			out = append(out, Update{Row: o.output(old), Time: ep.Time, Diff: -1})
-			stateUps = append(stateUps, KeyedUpdate{Key: g.key, Row: old, Diff: -1})
+			stateUps = append(stateUps, KeyedUpdate{Row: old, Diff: -1})
 		}
 		if rows > 0 || o.Global {
 			if rows < 0 {
 				return nil, fmt.Errorf("reduce: group has %d rows", rows)
 			}
 			out = append(out, Update{Row: o.output(acc), Time: ep.Time, Diff: 1})
-			stateUps = append(stateUps, KeyedUpdate{Key: g.key, Row: acc, Diff: 1})
+			stateUps = append(stateUps, KeyedUpdate{Row: acc, Diff: 1})
 		} else if rows < 0 {
 			return nil, fmt.Errorf("reduce: group has %d rows", rows)
 		}
@@ -264,8 +265,7 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		if d.diff == 0 {
 			continue
 		}
-		key := append(slices.Clone(g.key), d.enc...)
-		ups = append(ups, KeyedUpdate{Key: key, Row: Row{d.v}, Diff: d.diff})
+		ups = append(ups, KeyedUpdate{Key: g.key, Row: Row{d.v}, Diff: d.diff})
 		if a.Func == AggMin || a.Func == AggMax {
 			continue
 		}

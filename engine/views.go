@@ -142,11 +142,11 @@ func visible(q *sqlplan.Query) (sqlplan.Plan, []sqlplan.ColumnInfo) {
 	return &sqlplan.Project{Input: q.Plan, Exprs: exprs, Cols: cols}, cols
 }
 
-// keyedByRow keys updates by their whole row, the layout of a view's contents.
+// keyedByRow lays updates out as a view's contents: ordered by row, with an empty key.
 func keyedByRow(us []dataflow.Update) []dataflow.KeyedUpdate {
 	out := make([]dataflow.KeyedUpdate, len(us))
 	for i, u := range us {
-		out[i] = dataflow.KeyedUpdate{Key: dataflow.AppendRowKey(nil, u.Row), Row: u.Row, Diff: u.Diff}
+		out[i] = dataflow.KeyedUpdate{Row: u.Row, Diff: u.Diff}
 	}
 	return out
 }
