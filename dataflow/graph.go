@@ -58,21 +58,37 @@ func (g *Graph) Step(ep *Epoch) ([]Update, error) {
 	return Consolidate(outs[len(outs)-1]), nil
 }
 
-// Explain prints the graph as an indented tree rooted at the output node.
+// Explain prints the graph as an indented tree rooted at the output node. A node that feeds
+// several others is printed in full once, tagged with its number, and referred to by that
+// number afterwards.
 func (g *Graph) Explain() string {
 	var b strings.Builder
 	if len(g.Nodes) > 0 {
-		g.explain(&b, len(g.Nodes)-1, 0)
+		uses := make([]int, len(g.Nodes))
+		for _, n := range g.Nodes {
+			for _, in := range n.Inputs {
+				uses[in]++
+			}
+		}
+		g.explain(&b, len(g.Nodes)-1, 0, uses, make([]bool, len(g.Nodes)))
 	}
 	return b.String()
 }
 
-func (g *Graph) explain(b *strings.Builder, i, depth int) {
+func (g *Graph) explain(b *strings.Builder, i, depth int, uses []int, printed []bool) {
 	b.WriteString(strings.Repeat("  ", depth))
+	if printed[i] {
+		fmt.Fprintf(b, "[shared #%d]\n", i)
+		return
+	}
+	printed[i] = true
 	b.WriteString(g.Nodes[i].Op.Explain())
+	if uses[i] > 1 {
+		fmt.Fprintf(b, " [shared #%d]", i)
+	}
 	b.WriteByte('\n')
 	for _, in := range g.Nodes[i].Inputs {
-		g.explain(b, in, depth+1)
+		g.explain(b, in, depth+1, uses, printed)
 	}
 }
 
