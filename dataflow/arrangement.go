@@ -25,7 +25,8 @@ type Arrangement interface {
 	GetReverse(key []byte, fn func(row Row, count Diff) bool) error
 	// Scan calls fn for every entry in key order until fn returns false.
 	Scan(fn func(key []byte, row Row, count Diff) bool) error
-	// Apply adds the diffs to the arrangement. Rows are retained by the arrangement.
+	// Apply adds the diffs to the arrangement. Rows are retained by the arrangement; keys
+	// are copied, so callers may reuse their buffers once Apply returns.
 	Apply(updates []KeyedUpdate) error
 	// Len returns the number of distinct (key, row) entries.
 	Len() int

@@ -193,3 +193,22 @@ func sign(c int) int {
 	}
 	return 0
 }
+
+// TestReduceManyValuesInOneStep crosses the size at which a step indexes its value deltas.
+func TestReduceManyValuesInOneStep(t *testing.T) {
+	red := &Reduce{GroupBy: []int{0}, Aggs: []Aggregate{{Func: AggMin, Arg: 1, ArgKind: KindInt},
+		{Func: AggCount, Arg: 1, ArgKind: KindInt, Distinct: true}},
+		State: arrangements.NewMem("state"), Values: []Arrangement{arrangements.NewMem("min"), arrangements.NewMem("d")}}
+	h := &harness{t: t, op: red}
+	var in []Update
+	for v := int64(100); v > 0; v-- {
+		in = append(in, up(1, 1, v), up(1, 1, v))
+	}
+	expect(t, h.step(false, in), "1,1,100:+1")
+	in = nil
+	for v := int64(1); v <= 50; v++ {
+		in = append(in, up(-1, 1, v), up(-1, 1, v))
+	}
+	in = append(in, up(-1, 1, 51))
+	expect(t, h.step(false, in), "1,1,100:-1", "1,51,50:+1")
+}

@@ -82,6 +82,63 @@ type Reduce struct {
 	Global  bool
 	State   Arrangement
 	Values  []Arrangement // per aggregate; nil where needsValues is false
+
+	scratch reduceScratch
+}
+
+// reduceScratch holds the buffers a Reduce reuses from one step to the next. None of it is
+// state: each step starts by resetting what it uses.
+type reduceScratch struct {
+	groups  map[string]*groupDelta
+	order   []*groupDelta
+	pool    []*groupDelta
+	buf     []byte
+	values  map[string]*valueDelta
+	deltas  []*valueDelta
+	vpool   []*valueDelta
+	lookup  []byte
+	found   Row
+	count   Diff
+	capture func(Row, Diff) bool
+}
+
+// smallSet is how many values a step's deltas hold before they are indexed by a map: below
+// it a linear search is faster and allocates nothing.
+const smallSet = 16
+
+// findValue returns this step's delta of the value with the given encoding, or nil.
+func (s *reduceScratch) findValue(enc []byte) *valueDelta {
+	if len(s.deltas) >= smallSet {
+		return s.values[string(enc)]
+	}
+	for _, d := range s.deltas {
+		if bytes.Equal(d.enc, enc) {
+			return d
+		}
+	}
+	return nil
+}
+
+// addValue records a new value delta, indexing all of them once there are many.
+func (s *reduceScratch) addValue(d *valueDelta) {
+	s.deltas = append(s.deltas, d)
+	switch n := len(s.deltas); {
+	case n == smallSet:
+		for _, e := range s.deltas {
+			s.values[string(e.enc)] = e
+		}
+	case n > smallSet:
+		s.values[string(d.enc)] = d
+	}
+}
+
+// first returns an arrangement visitor that records the first entry it is shown.
+func (s *reduceScratch) first() func(Row, Diff) bool {
+	if s.capture == nil {
+		s.capture = func(r Row, c Diff) bool { s.found, s.count = r, c; return false }
+	}
+	s.found, s.count = nil, 0
+	return s.capture
 }
 
 type groupDelta struct {
@@ -90,19 +147,24 @@ type groupDelta struct {
 	updates []Update
 }
 
+// valueDelta is the net change of one aggregated value of a group in a step.
+type valueDelta struct {
+	enc  []byte
+	v    Datum
+	diff Diff
+}
+
 // Step updates the touched groups and emits the retraction of each one's old row and its
 // new row.
 func (o *Reduce) Step(ep *Epoch, in [][]Update) ([]Update, error) {
-	groups, order := o.groupInput(in[0])
+	order := o.groupInput(in[0])
 	if o.Global && ep.Hydrate && len(order) == 0 {
-		order = append(order, "")
-		groups[""] = &groupDelta{key: nil, group: Row{}}
+		order = append(order, &groupDelta{group: Row{}})
 	}
 	var out []Update
 	var stateUps []KeyedUpdate
 	valueUps := make([][]KeyedUpdate, len(o.Aggs))
-	for _, k := range order {
-		g := groups[k]
+	for _, g := range order {
 		old, err := o.readState(g.key)
 		if err != nil {
 			return nil, err
@@ -135,39 +197,45 @@ func (o *Reduce) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	return Consolidate(out), nil
 }
 
-// groupInput splits the input by group key, in sorted key order.
-func (o *Reduce) groupInput(in []Update) (map[string]*groupDelta, []string) {
-	groups := make(map[string]*groupDelta)
-	var order []string
-	var buf []byte
+// groupInput splits the input by group key, in sorted key order. The groups and their keys
+// are scratch, valid until the next step.
+func (o *Reduce) groupInput(in []Update) []*groupDelta {
+	sc := &o.scratch
+	if sc.groups == nil {
+		sc.groups = make(map[string]*groupDelta)
+	}
+	clear(sc.groups)
+	sc.pool = append(sc.pool, sc.order...)
+	sc.order = sc.order[:0]
 	for _, u := range in {
-		buf = AppendColumnsKey(buf[:0], u.Row, o.GroupBy)
-		g, ok := groups[string(buf)]
+		sc.buf = AppendColumnsKey(sc.buf[:0], u.Row, o.GroupBy)
+		g, ok := sc.groups[string(sc.buf)]
 		if !ok {
-			group := make(Row, len(o.GroupBy))
-			for i, c := range o.GroupBy {
-				group[i] = u.Row[c]
+			if n := len(sc.pool); n > 0 {
+				g, sc.pool = sc.pool[n-1], sc.pool[:n-1]
+			} else {
+				g = &groupDelta{}
 			}
-			g = &groupDelta{key: bytes.Clone(buf), group: group}
-			groups[string(buf)] = g
-			order = append(order, string(buf))
+			g.key = append(g.key[:0], sc.buf...)
+			g.group = g.group[:0]
+			for _, c := range o.GroupBy {
+				g.group = append(g.group, u.Row[c])
+			}
+			g.updates = g.updates[:0]
+			sc.groups[string(g.key)] = g
+			sc.order = append(sc.order, g)
 		}
 		g.updates = append(g.updates, u)
 	}
-	slices.Sort(order)
-	return groups, order
+	slices.SortFunc(sc.order, func(a, b *groupDelta) int { return bytes.Compare(a.key, b.key) })
+	return sc.order
 }
 
 func (o *Reduce) readState(key []byte) (Row, error) {
-	var old Row
-	err := o.State.Get(key, func(r Row, c Diff) bool {
-		old = r
-		return false
-	})
-	if err != nil {
+	if err := o.State.Get(key, o.scratch.first()); err != nil {
 		return nil, fmt.Errorf("reduce state %s: %w", o.State.Name(), err)
 	}
-	return old, nil
+	return o.scratch.found, nil
 }
 
 // newAccumulator copies old, or makes the accumulator of an empty group.
@@ -230,42 +298,48 @@ func (o *Reduce) accumulate(acc Row, g *groupDelta, valueUps [][]KeyedUpdate) er
 // value enter or leave when its count crosses zero; MIN and MAX find their new extreme.
 func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *groupDelta) ([]KeyedUpdate, error) {
 	arr := o.Values[i]
-	// Net change per value in this epoch, sorted by value encoding.
-	type valueDelta struct {
-		enc  string
-		v    Datum
-		diff Diff
+	sc := &o.scratch
+	// Net change per value in this step, sorted by value encoding.
+	if sc.values == nil {
+		sc.values = make(map[string]*valueDelta)
 	}
-	byEnc := make(map[string]*valueDelta)
-	var deltas []*valueDelta
-	var buf []byte
+	clear(sc.values)
+	sc.vpool = append(sc.vpool, sc.deltas...)
+	sc.deltas = sc.deltas[:0]
 	for _, u := range g.updates {
 		v := u.Row[a.Arg]
 		if v.IsNull() {
 			continue
 		}
-		buf = AppendKey(buf[:0], v)
-		d, ok := byEnc[string(buf)]
-		if !ok {
-			d = &valueDelta{enc: string(buf), v: v}
-			byEnc[d.enc] = d
-			deltas = append(deltas, d)
+		sc.buf = AppendKey(sc.buf[:0], v)
+		d := sc.findValue(sc.buf)
+		if d == nil {
+			if n := len(sc.vpool); n > 0 {
+				d, sc.vpool = sc.vpool[n-1], sc.vpool[:n-1]
+			} else {
+				d = &valueDelta{}
+			}
+			d.enc, d.v, d.diff = append(d.enc[:0], sc.buf...), v, 0
+			sc.addValue(d)
 		}
 		d.diff += u.Diff
 	}
-	slices.SortFunc(deltas, func(x, y *valueDelta) int { return strings.Compare(x.enc, y.enc) })
-	var ups []KeyedUpdate
-	oldCount := func(enc string) (Diff, error) {
-		var c Diff
-		key := append(slices.Clone(g.key), enc...)
-		err := arr.Get(key, func(_ Row, n Diff) bool { c = n; return false })
-		return c, err
+	deltas := sc.deltas
+	slices.SortFunc(deltas, func(x, y *valueDelta) int { return bytes.Compare(x.enc, y.enc) })
+	ups := make([]KeyedUpdate, 0, len(deltas))
+	cells := make(Row, len(deltas)) // one backing array for the staged one-value rows
+	oldCount := func(enc []byte) (Diff, error) {
+		sc.lookup = append(append(sc.lookup[:0], g.key...), enc...)
+		err := arr.Get(sc.lookup, sc.first())
+		return sc.count, err
 	}
 	for _, d := range deltas {
 		if d.diff == 0 {
 			continue
 		}
-		ups = append(ups, KeyedUpdate{Key: g.key, Row: Row{d.v}, Diff: d.diff})
+		row := cells[len(ups) : len(ups)+1 : len(ups)+1]
+		row[0] = d.v
+		ups = append(ups, KeyedUpdate{Key: g.key, Row: row, Diff: d.diff})
 		if a.Func == AggMin || a.Func == AggMax {
 			continue
 		}
@@ -318,8 +392,8 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		return (a.Func == AggMin && c < 0) || (a.Func == AggMax && c > 0)
 	}
 	visit := func(r Row, n Diff) bool {
-		buf = AppendKey(buf[:0], r[0])
-		if d, ok := byEnc[string(buf)]; ok {
+		sc.buf = AppendKey(sc.buf[:0], r[0])
+		if d := sc.findValue(sc.buf); d != nil {
 			n += d.diff
 		}
 		if n > 0 {
