@@ -11,6 +11,7 @@ const usage = `usage: cdc <command> [flags]
 commands:
   sql   run SQL on an embedded engine (interactive on a terminal, else statements from stdin)
   slt   run sqllogictest scripts: cdc slt [--mode query|view] FILE|DIR...
+  serve serve SQL over the MySQL protocol: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--user U] [--password P]
 `
 
 func main() {
@@ -23,6 +24,8 @@ func main() {
 		os.Exit(runSQL(os.Args[2:]))
 	case "slt":
 		os.Exit(runSLT(os.Args[2:]))
+	case "serve":
+		os.Exit(runServe(os.Args[2:]))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/server"
+)
+
+// runServe is `cdc serve`: the engine behind a MySQL protocol listener, until SIGINT or SIGTERM.
+func runServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	dir := fs.String("data", "./cdc-data", "data directory (empty string: in memory)")
+	addr := fs.String("mysql-addr", "127.0.0.1:3306", "MySQL protocol listen address")
+	user := fs.String("user", "root", "MySQL user name clients log in with")
+	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log})
+	if err != nil {
+		log.Error("open engine", "dir", *dir, "err", err)
+		return 1
+	}
+	srv, err := server.New(e, server.Config{Addr: *addr, User: *user, Password: *password, Logger: log})
+	if err != nil {
+		log.Error("start mysql server", "err", err)
+		_ = e.Close()
+		return 1
+	}
+	code := 0
+	if err := srv.Serve(ctx); err != nil {
+		log.Error("mysql server", "err", err)
+		code = 1
+	}
+	if err := e.Close(); err != nil {
+		log.Error("close engine", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return code
+}

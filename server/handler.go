@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"vitess.io/vitess/go/mysql"
+	"vitess.io/vitess/go/mysql/replication"
+	"vitess.io/vitess/go/mysql/sqlerror"
+	"vitess.io/vitess/go/sqltypes"
+	querypb "vitess.io/vitess/go/vt/proto/query"
+	"vitess.io/vitess/go/vt/vtenv"
+
+	"github.com/cdc-dev/cdc/engine"
+)
+
+// handler is the mysql.Handler: one engine session per connection.
+type handler struct {
+	mysql.UnimplementedHandler
+	e      *engine.Engine
+	env    *vtenv.Environment
+	log    *slog.Logger
+	ctx    context.Context // cancelled at shutdown: ends running statements and TAILs
+	cancel context.CancelFunc
+	conns  conns
+	busy   atomic.Int64 // statements running in ComQuery
+}
+
+// newHandler returns a handler running SQL on e.
+func newHandler(e *engine.Engine, env *vtenv.Environment, log *slog.Logger) *handler {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &handler{e: e, env: env, log: log, ctx: ctx, cancel: cancel,
+		conns: conns{open: map[*mysql.Conn]struct{}{}, empty: make(chan struct{})}}
+}
+
+// shutdown cancels running statements (a streaming TAIL gets ER_SERVER_SHUTDOWN), gives
+// them a moment to answer, then closes every connection and waits for them.
+func (h *handler) shutdown(timeout time.Duration) bool {
+	h.cancel()
+	for deadline := time.Now().Add(time.Second); h.busy.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return h.conns.closeAll(timeout)
+}
+
+// NewConnection registers the connection, or closes it when the server is shutting down.
+func (h *handler) NewConnection(c *mysql.Conn) {
+	if !h.conns.add(c) {
+		c.Close()
+	}
+}
+
+// ConnectionReady gives an authenticated connection its engine session.
+func (h *handler) ConnectionReady(c *mysql.Conn) {
+	c.ClientData = h.e.NewSession()
+	h.log.Debug("mysql connection ready", "conn", c.ConnectionID, "remote", c.RemoteAddr().String(), "user", c.User)
+}
+
+// ConnectionClosed closes the connection's session.
+func (h *handler) ConnectionClosed(c *mysql.Conn) {
+	if sess, ok := c.ClientData.(*engine.Session); ok {
+		sess.Close()
+		c.ClientData = nil
+		h.log.Debug("mysql connection closed", "conn", c.ConnectionID)
+	}
+	h.conns.remove(c)
+}
+
+// ComQuery runs one statement: client probes are answered here, the rest by the engine.
+func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.Result) error) error {
+	h.busy.Add(1)
+	defer h.busy.Add(-1)
+	if h.isShutdown() {
+		return errShutdown()
+	}
+	if res, ok := fixedAnswer(query); ok {
+		return callback(res)
+	}
+	sess, ok := c.ClientData.(*engine.Session)
+	if !ok {
+		return sqlerror.NewSQLError(sqlerror.ERUnknownError, sqlerror.SSUnknownSQLState, "connection has no session")
+	}
+	res, err := sess.Exec(h.ctx, query)
+	if err != nil {
+		h.log.Debug("statement failed", "conn", c.ConnectionID, "err", err)
+		return h.toSQLError(err)
+	}
+	if res.Tail != nil {
+		return h.tail(c, res, callback)
+	}
+	return callback(toResult(res))
+}
+
+// ComQueryMulti is not used: the listener is created without multi-query support.
+func (h *handler) ComQueryMulti(*mysql.Conn, string, func(sqltypes.QueryResponse, bool, bool) error) error {
+	return notSupported("multi-query protocol")
+}
+
+// ComPrepare rejects server-side prepared statements (clients can interpolate parameters).
+func (h *handler) ComPrepare(*mysql.Conn, string) ([]*querypb.Field, uint16, error) {
+	return nil, 0, notSupported("prepared statements (use client-side parameter interpolation, e.g. interpolateParams=true)")
+}
+
+// ComStmtExecute rejects prepared statements.
+func (h *handler) ComStmtExecute(*mysql.Conn, *mysql.PrepareData, func(*sqltypes.Result) error) error {
+	return notSupported("prepared statements")
+}
+
+// ComRegisterReplica rejects replication.
+func (h *handler) ComRegisterReplica(*mysql.Conn, string, uint16, string, string) error {
+	return notSupported("replication")
+}
+
+// ComBinlogDump rejects replication.
+func (h *handler) ComBinlogDump(*mysql.Conn, string, uint32) error {
+	return notSupported("replication")
+}
+
+// ComBinlogDumpGTID rejects replication.
+func (h *handler) ComBinlogDumpGTID(*mysql.Conn, string, uint64, replication.GTIDSet, uint16) error {
+	return notSupported("replication")
+}
+
+// WarningCount is always zero: the engine has no warnings.
+func (h *handler) WarningCount(*mysql.Conn) uint16 { return 0 }
+
+// Env is the vitess environment (parser, collations, server version).
+func (h *handler) Env() *vtenv.Environment { return h.env }
+
+// isShutdown reports whether the server is shutting down.
+func (h *handler) isShutdown() bool { return errors.Is(h.ctx.Err(), context.Canceled) }
+
+// ComResetConnection gives the connection a fresh session (its transaction rolled back).
+func (h *handler) ComResetConnection(c *mysql.Conn) {
+	if sess, ok := c.ClientData.(*engine.Session); ok {
+		sess.Close()
+		c.ClientData = h.e.NewSession()
+	}
+}
