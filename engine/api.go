@@ -5,6 +5,7 @@ package engine
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
 )
@@ -15,6 +16,9 @@ type Options struct {
 	Dir string
 	// Logger receives the engine's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// ObserveEpoch, if set, is told how long each materialized view took to process each
+	// epoch that changed its inputs. It is called with the engine's lock held: keep it fast.
+	ObserveEpoch func(view string, d time.Duration)
 }
 
 // Column describes one column of a result.

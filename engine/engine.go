@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -26,14 +27,18 @@ type Engine struct {
 	log    *slog.Logger
 	closed bool
 
-	lsn     uint64 // last committed LSN
-	catSeq  uint64 // sequence of the last catalog entry
-	tables  map[string]*table
-	views   map[string]*view // materialized views, by lower-case name
-	order   []*view          // materialized views in dependency (creation) order
-	plain   map[string]*plainView
-	indexes map[string]string // index name (lower) -> table name
-	shared  map[string]*sharedArrangement
+	lsn      uint64 // last committed LSN
+	catSeq   uint64 // sequence of the last catalog entry
+	tables   map[string]*table
+	views    map[string]*view // materialized views, by lower-case name
+	order    []*view          // materialized views in dependency (creation) order
+	plain    map[string]*plainView
+	indexes  map[string]string // index name (lower) -> table name
+	shared   map[string]*sharedArrangement
+	commits  uint64       // committed write transactions, guarded by mu
+	sessions atomic.Int64 // open sessions
+	onEpoch  func(view string, d time.Duration)
+
 	// openTxn is the Genji transaction of the session holding writer, rolled back by Close
 	// if that session never ends it.
 	openTxn *sources.Txn
@@ -74,6 +79,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		plain:   map[string]*plainView{},
 		indexes: map[string]string{},
 		shared:  map[string]*sharedArrangement{},
+		onEpoch: opts.ObserveEpoch,
 	}
 	if err := e.recover(ctx); err != nil {
 		store.Close()

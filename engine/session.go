@@ -19,6 +19,7 @@ type Session struct {
 	txn *txnState
 	// explicit is set between BEGIN and COMMIT/ROLLBACK.
 	explicit bool
+	closed   bool
 }
 
 // txnState is an open write transaction: the Genji transaction, the changes made so far
@@ -60,12 +61,19 @@ type undoEntry struct {
 }
 
 // NewSession starts a session in autocommit mode.
-func (e *Engine) NewSession() *Session { return &Session{e: e} }
+func (e *Engine) NewSession() *Session {
+	e.sessions.Add(1)
+	return &Session{e: e}
+}
 
-// Close rolls back the session's open transaction, if any.
+// Close rolls back the session's open transaction, if any. Closing twice is harmless.
 func (s *Session) Close() {
 	if s.txn != nil {
 		s.rollback()
+	}
+	if !s.closed {
+		s.closed = true
+		s.e.sessions.Add(-1)
 	}
 }
 

@@ -202,7 +202,9 @@ func (v *view) publish(lsn uint64, changes []dataflow.Update) {
 	for s := range v.subs {
 		ok := true
 		if len(changes) > 0 {
-			ok = s.offer(Batch{LSN: lsn, Updates: changes})
+			if ok = s.offer(Batch{LSN: lsn, Updates: changes}); ok {
+				v.rowsSent += uint64(len(changes))
+			}
 		}
 		if ok && s.progress {
 			ok = s.offer(Batch{LSN: lsn, Progress: true})

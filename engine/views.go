@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cdc-dev/cdc/arrangements"
 	"github.com/cdc-dev/cdc/dataflow"
@@ -23,6 +24,9 @@ type view struct {
 	shared   map[string]dataflow.Arrangement // the shared arrangements its graph reads, by id
 	frontier uint64
 	subs     map[*Subscription]struct{}
+	rows     int64  // rows in the contents, duplicates counted
+	epochs   uint64 // epochs that changed the view's inputs
+	rowsSent uint64 // rows delivered to subscribers
 }
 
 // newArrangement makes the arrangement of an id; the one constructor to swap for Pebble.
@@ -76,6 +80,7 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 	if err := ep.Commit(); err != nil {
 		return nil, err
 	}
+	v.rows = sumDiffs(out)
 	// The graph that runs from now on uses the shared arrangements already maintained and
 	// the hydrated ones for everything else.
 	v.graph, err = sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
@@ -212,6 +217,13 @@ func viewRows(v *view) ([]dataflow.Row, error) {
 type epochResult struct {
 	ep      *dataflow.Epoch
 	changes map[*view][]dataflow.Update
+	touched []touchedView
+}
+
+// touchedView is a view that processed an epoch and how long it took.
+type touchedView struct {
+	v    *view
+	took time.Duration
 }
 
 // runEpoch computes every affected view's changes for the given source changes, staging
@@ -231,10 +243,12 @@ func (e *Engine) runEpoch(lsn uint64, inputs map[string][]dataflow.Update) (*epo
 		if !touched {
 			continue
 		}
+		start := time.Now()
 		out, err := v.graph.Step(ep)
 		if err != nil {
 			return nil, fmt.Errorf("maintain materialized view %s: %w", v.name, err)
 		}
+		res.touched = append(res.touched, touchedView{v, time.Since(start)})
 		if len(out) == 0 {
 			continue
 		}
@@ -251,9 +265,24 @@ func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
 		return err
 	}
 	e.lsn = lsn
+	e.commits++
+	for _, t := range res.touched {
+		t.v.epochs++
+		e.observeEpoch(t.v.name, t.took)
+	}
 	for _, v := range e.order {
 		v.frontier = lsn
+		v.rows += sumDiffs(res.changes[v])
 		v.publish(lsn, res.changes[v])
 	}
 	return nil
+}
+
+// sumDiffs adds up the diffs of updates: the change in a collection's row count.
+func sumDiffs(us []dataflow.Update) int64 {
+	var n int64
+	for _, u := range us {
+		n += u.Diff
+	}
+	return n
 }

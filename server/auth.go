@@ -14,11 +14,12 @@ import (
 type auth struct {
 	user, password string
 	methods        []mysql.AuthMethod
+	failed         func() // called for every rejected login
 }
 
-// newAuth returns an auth server accepting user with password.
-func newAuth(user, password string) *auth {
-	a := &auth{user: user, password: password}
+// newAuth returns an auth server accepting user with password; failed counts rejections.
+func newAuth(user, password string, failed func()) *auth {
+	a := &auth{user: user, password: password, failed: failed}
 	a.methods = []mysql.AuthMethod{mysql.NewMysqlNativeAuthMethod(a, a)}
 	return a
 }
@@ -38,6 +39,7 @@ func (a *auth) HandleUser(string) bool { return true }
 func (a *auth) UserEntryWithHash(_ *mysql.Conn, salt []byte, user string, authResponse []byte, _ net.Addr) (mysql.Getter, error) {
 	want := mysql.ScrambleMysqlNativePassword(salt, []byte(a.password))
 	if user != a.user || subtle.ConstantTimeCompare(authResponse, want) != 1 {
+		a.failed()
 		return userData(""), sqlerror.NewSQLErrorf(sqlerror.ERAccessDeniedError, sqlerror.SSAccessDeniedError, "Access denied for user '%v'", user)
 	}
 	return userData(user), nil

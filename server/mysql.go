@@ -26,6 +26,8 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds how long Serve waits for connections to end (default 10s).
 	ShutdownTimeout time.Duration
+	// Metrics, if set, counts rejected logins.
+	Metrics *Metrics
 }
 
 // Server is a MySQL protocol listener that runs each connection's SQL on its own engine session.
@@ -57,7 +59,7 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: vitess environment: %w", err)
 	}
 	h := newHandler(e, env, log)
-	l, err := mysql.NewListener("tcp", cfg.Addr, newAuth(cfg.User, cfg.Password), h, 0, 0, false, false, time.Minute, 0, false)
+	l, err := mysql.NewListener("tcp", cfg.Addr, newAuth(cfg.User, cfg.Password, cfg.Metrics.authFailed), h, 0, 0, false, false, time.Minute, 0, false)
 	if err != nil {
 		h.cancel()
 		return nil, fmt.Errorf("server: listen on %s: %w", cfg.Addr, err)

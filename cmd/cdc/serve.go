@@ -17,6 +17,7 @@ func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	dir := fs.String("data", "./cdc-data", "data directory (empty string: in memory)")
 	addr := fs.String("mysql-addr", "127.0.0.1:3306", "MySQL protocol listen address")
+	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
 	if err := fs.Parse(args); err != nil {
@@ -26,12 +27,24 @@ func runServe(args []string) int {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log})
+	metrics := server.NewMetrics()
+	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log, ObserveEpoch: metrics.ObserveEpoch})
 	if err != nil {
 		log.Error("open engine", "dir", *dir, "err", err)
 		return 1
 	}
-	srv, err := server.New(e, server.Config{Addr: *addr, User: *user, Password: *password, Logger: log})
+	if err := metrics.Attach(e); err != nil {
+		log.Error("metrics", "err", err)
+		_ = e.Close()
+		return 1
+	}
+	waitHTTP, err := metrics.StartHTTP(ctx, *httpAddr, log)
+	if err != nil {
+		log.Error("start http server", "err", err)
+		_ = e.Close()
+		return 1
+	}
+	srv, err := server.New(e, server.Config{Addr: *addr, User: *user, Password: *password, Logger: log, Metrics: metrics})
 	if err != nil {
 		log.Error("start mysql server", "err", err)
 		_ = e.Close()
@@ -40,6 +53,11 @@ func runServe(args []string) int {
 	code := 0
 	if err := srv.Serve(ctx); err != nil {
 		log.Error("mysql server", "err", err)
+		code = 1
+	}
+	stop()
+	if err := waitHTTP(); err != nil {
+		log.Error("http server", "err", err)
 		code = 1
 	}
 	if err := e.Close(); err != nil {

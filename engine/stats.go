@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"sort"
+	"time"
+)
+
+// Stats is a snapshot of the engine's counters, for metrics and introspection.
+type Stats struct {
+	LogHead  uint64 // LSN of the last committed transaction
+	Commits  uint64 // committed write transactions since Open
+	Sessions int64  // open sessions
+	Views    []ViewStats
+}
+
+// ViewStats describes one materialized view.
+type ViewStats struct {
+	Name        string
+	Frontier    uint64 // the LSN the view has fully processed
+	Rows        int64  // rows in the view, duplicates counted
+	Epochs      uint64 // epochs that changed the view's inputs since Open
+	Subscribers int
+	RowsSent    uint64 // rows delivered to subscribers since Open
+}
+
+// Stats returns the current counters; views are sorted by name.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := Stats{LogHead: e.lsn, Commits: e.commits, Sessions: e.sessions.Load()}
+	for _, v := range e.order {
+		st.Views = append(st.Views, ViewStats{
+			Name: v.name, Frontier: v.frontier, Rows: v.rows, Epochs: v.epochs,
+			Subscribers: len(v.subs), RowsSent: v.rowsSent,
+		})
+	}
+	sort.Slice(st.Views, func(i, j int) bool { return st.Views[i].Name < st.Views[j].Name })
+	return st
+}
+
+// observeEpoch reports how long a view took to process an epoch.
+func (e *Engine) observeEpoch(view string, d time.Duration) {
+	if e.onEpoch != nil {
+		e.onEpoch(view, d)
+	}
+}

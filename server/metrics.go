@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cdc-dev/cdc/engine"
+)
+
+// Metrics holds the server's Prometheus registry: the engine's counters, read at scrape time,
+// epoch latencies observed as they happen, and failed logins.
+type Metrics struct {
+	addr         atomic.Value // string: the HTTP address StartHTTP listens on
+	reg          *prometheus.Registry
+	epochs       *prometheus.HistogramVec
+	authFailures prometheus.Counter
+}
+
+// NewMetrics returns a registry with the process and Go collectors and the server's metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		epochs: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cdc_view_epoch_duration_seconds",
+			Help:    "Time a materialized view took to process an epoch that changed its inputs.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12),
+		}, []string{"view"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cdc_mysql_auth_failures_total",
+			Help: "MySQL protocol logins rejected for a wrong user or password.",
+		}),
+	}
+	m.reg.MustRegister(m.epochs, m.authFailures, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveEpoch records one view's epoch latency; it is engine.Options.ObserveEpoch.
+func (m *Metrics) ObserveEpoch(view string, d time.Duration) {
+	m.epochs.WithLabelValues(view).Observe(d.Seconds())
+}
+
+// Attach exports the engine's counters.
+func (m *Metrics) Attach(e *engine.Engine) error {
+	return m.reg.Register(statsCollector{e})
+}
+
+// authFailed counts a rejected login; nil-safe so that a server without metrics works.
+func (m *Metrics) authFailed() {
+	if m != nil {
+		m.authFailures.Inc()
+	}
+}
+
+// Handler serves /metrics (Prometheus text format) and /healthz.
+func (m *Metrics) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// StartHTTP listens on addr and serves the metrics handler until ctx is done; wait returns
+// when the server has stopped.
+func (m *Metrics) StartHTTP(ctx context.Context, addr string, log *slog.Logger) (wait func() error, err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http listen on %s: %w", addr, err)
+	}
+	m.addr.Store(l.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- m.serveOn(ctx, l, log) }()
+	return func() error { return <-done }, nil
+}
+
+// lastAddr is the address StartHTTP listens on, with the real port when asked for port 0.
+func (m *Metrics) lastAddr() string {
+	a, _ := m.addr.Load().(string)
+	return a
+}
+
+func (m *Metrics) serveOn(ctx context.Context, l net.Listener, log *slog.Logger) error {
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Info("http server listening", "addr", l.Addr().String())
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+var (
+	descLogHead     = prometheus.NewDesc("cdc_log_head_lsn", "LSN of the last committed transaction.", nil, nil)
+	descCommits     = prometheus.NewDesc("cdc_commits_total", "Committed write transactions since start.", nil, nil)
+	descSessions    = prometheus.NewDesc("cdc_sessions", "Open sessions.", nil, nil)
+	descFrontier    = prometheus.NewDesc("cdc_view_frontier_lsn", "LSN a materialized view has fully processed.", []string{"view"}, nil)
+	descLag         = prometheus.NewDesc("cdc_view_lag_lsn", "Transactions of the log a view has not processed yet.", []string{"view"}, nil)
+	descRows        = prometheus.NewDesc("cdc_view_rows", "Rows in a materialized view, duplicates counted.", []string{"view"}, nil)
+	descEpochs      = prometheus.NewDesc("cdc_view_epochs_total", "Epochs a view processed since start.", []string{"view"}, nil)
+	descSubscribers = prometheus.NewDesc("cdc_view_subscribers", "Open subscriptions (TAIL) to a view.", []string{"view"}, nil)
+	descRowsSent    = prometheus.NewDesc("cdc_view_subscriber_rows_sent_total", "Rows delivered to a view's subscribers since start.", []string{"view"}, nil)
+)
+
+// statsCollector turns engine.Stats into metrics at scrape time, so that metrics cost nothing
+// on the write path.
+type statsCollector struct{ e *engine.Engine }
+
+// Describe sends the descriptors of the engine's metrics.
+func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent} {
+		ch <- d
+	}
+}
+
+// Collect reads the engine's counters once and sends them.
+func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.e.Stats()
+	ch <- prometheus.MustNewConstMetric(descLogHead, prometheus.GaugeValue, float64(st.LogHead))
+	ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(st.Commits))
+	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(st.Sessions))
+	for _, v := range st.Views {
+		ch <- prometheus.MustNewConstMetric(descFrontier, prometheus.GaugeValue, float64(v.Frontier), v.Name)
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(st.LogHead-v.Frontier), v.Name)
+		ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(v.Rows), v.Name)
+		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(v.Epochs), v.Name)
+		ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(v.Subscribers), v.Name)
+		ch <- prometheus.MustNewConstMetric(descRowsSent, prometheus.CounterValue, float64(v.RowsSent), v.Name)
+	}
+}
