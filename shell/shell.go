@@ -16,7 +16,7 @@ import (
 
 // Shell executes statements through Exec and prints to Out and Err.
 type Shell struct {
-	Exec  func(ctx context.Context, sql string) (*engine.Result, error)
+	Exec  Executor
 	Out   io.Writer
 	Err   io.Writer
 	Force bool // keep going after an error
@@ -57,10 +57,10 @@ func (s *Shell) Run(ctx context.Context, sql string) error {
 	if err != nil {
 		return err
 	}
-	if res.Tail != nil {
-		return s.tail(ctx, res)
+	if res.Next != nil {
+		return s.stream(ctx, res)
 	}
-	if !res.HasRows() {
+	if res.Columns == nil {
 		return nil
 	}
 	if s.Table {
@@ -72,20 +72,20 @@ func (s *Shell) Run(ctx context.Context, sql string) error {
 	return nil
 }
 
-func (s *Shell) tail(ctx context.Context, res *engine.Result) error {
-	sub := res.Tail
-	defer sub.Close()
-	printBatch(s.Out, sub.Columns(), nil, true)
+// stream prints a streamed result (TAIL) batch by batch until it ends or ctx is cancelled.
+func (s *Shell) stream(ctx context.Context, res *Result) error {
+	defer res.Close()
+	printBatch(s.Out, res.Columns, nil, true)
 	flush(s.Out)
 	for {
-		b, err := sub.Next(ctx)
+		rows, err := res.Next(ctx)
 		if err != nil {
-			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) || ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		printBatch(s.Out, sub.Columns(), sub.Rows(b), false)
+		printBatch(s.Out, res.Columns, rows, false)
 		flush(s.Out)
 	}
 }

@@ -18,7 +18,7 @@ func newShell(t *testing.T, force bool) (*shell.Shell, *bytes.Buffer, *bytes.Buf
 	}
 	t.Cleanup(func() { e.Close() })
 	var out, errOut bytes.Buffer
-	return &shell.Shell{Exec: e.NewSession().Exec, Out: &out, Err: &errOut, Force: force}, &out, &errOut
+	return &shell.Shell{Exec: shell.Embedded(e.NewSession()), Out: &out, Err: &errOut, Force: force}, &out, &errOut
 }
 
 func TestBatchOutputLikeMySQL(t *testing.T) {

@@ -14,10 +14,13 @@ import (
 	"github.com/cdc-dev/cdc/shell"
 )
 
-// runSQL is `cdc sql`: an embedded engine on a data directory.
+// runSQL is `cdc sql`: an embedded engine on a data directory, or a client of a server.
 func runSQL(args []string) int {
 	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
 	dir := fs.String("data", "./cdc-data", "data directory (empty string: in memory)")
+	addr := fs.String("addr", "", "connect to a cdc server at HOST:PORT instead of opening --data")
+	user := fs.String("u", "root", "user name, with --addr")
+	password := fs.String("p", os.Getenv("CDC_PASSWORD"), "password, with --addr (default: $CDC_PASSWORD)")
 	exec := fs.String("e", "", "run these ;-separated statements and exit")
 	force := fs.Bool("force", false, "continue after errors")
 	if err := fs.Parse(args); err != nil {
@@ -32,15 +35,26 @@ func runSQL(args []string) int {
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
 	}
-	e, err := engine.Open(ctx, engine.Options{Dir: *dir})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
-		return 1
+	sh := &shell.Shell{Out: os.Stdout, Err: os.Stderr, Force: *force}
+	if *addr != "" {
+		exec, closeConn, err := shell.Dial(ctx, *addr, *user, *password)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
+			return 1
+		}
+		defer closeConn()
+		sh.Exec = exec
+	} else {
+		e, err := engine.Open(ctx, engine.Options{Dir: *dir})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
+			return 1
+		}
+		defer e.Close()
+		sess := e.NewSession()
+		defer sess.Close()
+		sh.Exec = shell.Embedded(sess)
 	}
-	defer e.Close()
-	sess := e.NewSession()
-	defer sess.Close()
-	sh := &shell.Shell{Exec: sess.Exec, Out: os.Stdout, Err: os.Stderr, Force: *force}
 	switch {
 	case *exec != "":
 		return sh.RunScript(ctx, strings.NewReader(*exec))

@@ -1,0 +1,146 @@
+package shell
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// Dial connects to a cdc server (or any MySQL server) and returns an Executor on one
+// connection, so that transactions span statements, and a function that closes it.
+func Dial(ctx context.Context, addr, user, password string) (Executor, func() error, error) {
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd = "tcp", addr, user, password
+	cfg.InterpolateParams = true
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := sql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("connect to %s: %w", addr, remoteError(err))
+	}
+	closeAll := func() error {
+		conn.Close()
+		return db.Close()
+	}
+	return remote(conn), closeAll, nil
+}
+
+// remote runs statements on a database/sql connection. A result set is read whole, except
+// for TAIL, whose rows are streamed.
+func remote(conn *sql.Conn) Executor {
+	return func(ctx context.Context, query string) (*Result, error) {
+		streaming := isTail(query)
+		qctx, cancel := context.WithCancel(ctx)
+		rows, err := conn.QueryContext(qctx, query)
+		if err != nil {
+			cancel()
+			return nil, remoteError(err)
+		}
+		cols, err := rows.ColumnTypes()
+		if err != nil {
+			rows.Close()
+			cancel()
+			return nil, remoteError(err)
+		}
+		res := &Result{}
+		if len(cols) > 0 {
+			for _, c := range cols {
+				res.Columns = append(res.Columns, engine.Column{Name: c.Name(), Kind: kindOf(c.DatabaseTypeName()), SQLType: c.DatabaseTypeName()})
+			}
+		}
+		if streaming {
+			res.Next = func(ctx context.Context) ([]dataflow.Row, error) {
+				if !rows.Next() {
+					if err := rows.Err(); err != nil {
+						return nil, remoteError(err)
+					}
+					return nil, io.EOF
+				}
+				row, err := scanRow(rows, len(cols))
+				return []dataflow.Row{row}, err
+			}
+			res.Close = func() { cancel(); rows.Close() }
+			return res, nil
+		}
+		defer cancel()
+		defer rows.Close()
+		for rows.Next() {
+			row, err := scanRow(rows, len(cols))
+			if err != nil {
+				return nil, err
+			}
+			res.Rows = append(res.Rows, row)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, remoteError(err)
+		}
+		if len(cols) == 0 {
+			res.Columns = nil
+		}
+		return res, nil
+	}
+}
+
+// isTail reports whether a statement is a TAIL, whose result never ends by itself.
+func isTail(query string) bool {
+	f := strings.Fields(query)
+	return len(f) > 0 && strings.EqualFold(f[0], "tail")
+}
+
+// scanRow reads one row as text datums (NULL stays NULL).
+func scanRow(rows *sql.Rows, n int) (dataflow.Row, error) {
+	vals := make([]sql.NullString, n)
+	ptrs := make([]any, n)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, remoteError(err)
+	}
+	row := make(dataflow.Row, n)
+	for i, v := range vals {
+		if v.Valid {
+			row[i] = dataflow.NewString(v.String)
+		}
+	}
+	return row, nil
+}
+
+// kindOf maps a MySQL column type name to the kind the shell aligns it as.
+func kindOf(typeName string) dataflow.Kind {
+	switch strings.ToUpper(typeName) {
+	case "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT", "UNSIGNED BIGINT", "YEAR":
+		return dataflow.KindInt
+	case "FLOAT", "DOUBLE":
+		return dataflow.KindFloat
+	case "DECIMAL":
+		return dataflow.KindDecimal
+	case "DATETIME", "TIMESTAMP", "DATE":
+		return dataflow.KindTime
+	case "BLOB", "TINYBLOB", "MEDIUMBLOB", "LONGBLOB", "BINARY", "VARBINARY":
+		return dataflow.KindBytes
+	}
+	return dataflow.KindString
+}
+
+// remoteError turns a server's MySQL error into a *sqlerr.Error with its code and state.
+func remoteError(err error) error {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return &sqlerr.Error{Code: me.Number, State: string(me.SQLState[:]), Msg: me.Message}
+	}
+	return err
+}
