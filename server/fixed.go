@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"strings"
 
 	"vitess.io/vitess/go/sqltypes"
@@ -30,43 +31,87 @@ var sysVars = map[string]string{
 	"lower_case_table_names":   "1",
 	"wait_timeout":             "28800",
 	"interactive_timeout":      "28800",
+	"character_set_connection": "utf8mb4",
+	"character_set_server":     "utf8mb4",
+	"character_set_database":   "utf8mb4",
+	"collation_server":         "utf8mb4_general_ci",
+	"collation_database":       "utf8mb4_general_ci",
+	"version_compile_os":       "Linux",
+	"version_compile_machine":  "x86_64",
+}
+
+// session is what the fixed answers say about the connection.
+type session struct {
+	user    string // the client's login, e.g. root
+	host    string // the client's address without port
+	connID  uint32
+	version string // the version sent in the handshake
 }
 
 // fixedAnswer answers the statements clients send on connect that are about the server
-// rather than data: SELECT @@var, SELECT DATABASE(), SHOW DATABASES.
-func fixedAnswer(query string) (*sqltypes.Result, bool) {
+// rather than data: SHOW DATABASES, and SELECT lists of @@variables and functions such as
+// DATABASE(), USER() and VERSION() (the mariadb client's status command sends
+// SELECT DATABASE(), USER() LIMIT 1).
+func fixedAnswer(query string, sess session) (*sqltypes.Result, bool) {
 	q := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(query), ";"))
 	norm := strings.ToLower(strings.Join(strings.Fields(q), " "))
 	switch norm {
-	case "select database()", "select schema()":
-		return oneRow([]string{q[len("select "):]}, []string{databaseName}), true
 	case "show databases", "show schemas":
 		return oneRow([]string{"Database"}, []string{databaseName}), true
 	}
-	return selectSysVars(q, norm)
+	return selectFixed(q, norm, sess)
 }
 
-// selectSysVars answers SELECT @@a [, @@b ...] [LIMIT 1] when every variable is known.
-func selectSysVars(q, norm string) (*sqltypes.Result, bool) {
-	if !strings.HasPrefix(norm, "select @@") {
+// selectFixed answers SELECT item [, item ...] [LIMIT 1] when every item is a known
+// @@variable or function of the server.
+func selectFixed(q, norm string, sess session) (*sqltypes.Result, bool) {
+	if !strings.HasPrefix(norm, "select ") {
 		return nil, false
 	}
 	list := strings.TrimSpace(q[len("select"):])
 	if i := strings.LastIndex(strings.ToLower(list), " limit "); i >= 0 {
+		if strings.TrimSpace(list[i+len(" limit "):]) != "1" {
+			return nil, false
+		}
 		list = list[:i]
 	}
 	var names, values []string
 	for _, item := range strings.Split(list, ",") {
 		item = strings.TrimSpace(item)
-		name := strings.ToLower(strings.TrimPrefix(item, "@@"))
-		name = strings.TrimPrefix(strings.TrimPrefix(name, "session."), "global.")
-		v, ok := sysVars[name]
-		if !strings.HasPrefix(item, "@@") || !ok {
+		v, ok := fixedItem(item, sess)
+		if !ok {
 			return nil, false
 		}
 		names, values = append(names, item), append(values, v)
 	}
 	return oneRow(names, values), true
+}
+
+// fixedItem is the value of one fixed select item.
+func fixedItem(item string, sess session) (string, bool) {
+	lower := strings.ToLower(strings.Join(strings.Fields(item), ""))
+	if strings.HasPrefix(lower, "@@") {
+		name := strings.TrimPrefix(lower, "@@")
+		name = strings.TrimPrefix(strings.TrimPrefix(name, "session."), "global.")
+		if name == "version" {
+			return sess.version, true
+		}
+		v, ok := sysVars[name]
+		return v, ok
+	}
+	switch lower {
+	case "database()", "schema()":
+		return databaseName, true
+	case "user()", "session_user()", "system_user()":
+		return sess.user + "@" + sess.host, true
+	case "current_user()", "current_user":
+		return sess.user + "@%", true
+	case "version()":
+		return sess.version, true
+	case "connection_id()":
+		return strconv.FormatUint(uint64(sess.connID), 10), true
+	}
+	return "", false
 }
 
 // oneRow is a result of one row of text columns.

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync/atomic"
 	"time"
 
 	"vitess.io/vitess/go/mysql"
 	"vitess.io/vitess/go/mysql/replication"
-	"vitess.io/vitess/go/mysql/sqlerror"
 	"vitess.io/vitess/go/sqltypes"
-	querypb "vitess.io/vitess/go/vt/proto/query"
 	"vitess.io/vitess/go/vt/vtenv"
 
 	"github.com/cdc-dev/cdc/engine"
@@ -55,7 +54,7 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 
 // ConnectionReady gives an authenticated connection its engine session.
 func (h *handler) ConnectionReady(c *mysql.Conn) {
-	c.ClientData = h.e.NewSession()
+	h.session(c)
 	h.log.Debug("mysql connection ready", "conn", c.ConnectionID, "remote", c.RemoteAddr().String(), "user", c.User)
 }
 
@@ -76,13 +75,10 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 	if h.isShutdown() {
 		return errShutdown()
 	}
-	if res, ok := fixedAnswer(query); ok {
+	if res, ok := fixedAnswer(query, h.fixedSession(c)); ok {
 		return callback(res)
 	}
-	sess, ok := c.ClientData.(*engine.Session)
-	if !ok {
-		return sqlerror.NewSQLError(sqlerror.ERUnknownError, sqlerror.SSUnknownSQLState, "connection has no session")
-	}
+	sess := h.session(c)
 	res, err := sess.Exec(h.ctx, query)
 	if err != nil {
 		h.log.Debug("statement failed", "conn", c.ConnectionID, "err", err)
@@ -94,19 +90,31 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 	return callback(toResult(res))
 }
 
+// session is the connection's engine session, created on first use: vitess runs the USE of
+// a database named at connect (mariadb -D cdc, a DSN's /cdc) before ConnectionReady.
+func (h *handler) session(c *mysql.Conn) *engine.Session {
+	if sess, ok := c.ClientData.(*engine.Session); ok {
+		return sess
+	}
+	sess := h.e.NewSession()
+	c.ClientData = sess
+	return sess
+}
+
+// fixedSession describes the connection for the fixed answers.
+func (h *handler) fixedSession(c *mysql.Conn) session {
+	host := "localhost"
+	if addr := c.RemoteAddr(); addr != nil {
+		if hp, _, err := net.SplitHostPort(addr.String()); err == nil {
+			host = hp
+		}
+	}
+	return session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion()}
+}
+
 // ComQueryMulti is not used: the listener is created without multi-query support.
 func (h *handler) ComQueryMulti(*mysql.Conn, string, func(sqltypes.QueryResponse, bool, bool) error) error {
 	return notSupported("multi-query protocol")
-}
-
-// ComPrepare rejects server-side prepared statements (clients can interpolate parameters).
-func (h *handler) ComPrepare(*mysql.Conn, string) ([]*querypb.Field, uint16, error) {
-	return nil, 0, notSupported("prepared statements (use client-side parameter interpolation, e.g. interpolateParams=true)")
-}
-
-// ComStmtExecute rejects prepared statements.
-func (h *handler) ComStmtExecute(*mysql.Conn, *mysql.PrepareData, func(*sqltypes.Result) error) error {
-	return notSupported("prepared statements")
 }
 
 // ComRegisterReplica rejects replication.

@@ -92,9 +92,9 @@ func mustExec(t *testing.T, ctx context.Context, db *sql.DB, stmts ...string) {
 }
 
 // queryStrings runs a query and returns its rows as strings ("NULL" for NULL).
-func queryStrings(t *testing.T, ctx context.Context, db *sql.DB, q string) [][]string {
+func queryStrings(t *testing.T, ctx context.Context, db *sql.DB, q string, args ...any) [][]string {
 	t.Helper()
-	rows, err := db.QueryContext(ctx, q)
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
