@@ -13,6 +13,9 @@ import (
 
 var errEngineClosed = errors.New("engine closed")
 
+// ErrSubscriptionClosed is what Next returns after Close.
+var ErrSubscriptionClosed = errors.New("subscription closed")
+
 // SubscribeOptions configure Subscribe (TAIL's AS OF and WITH options).
 type SubscribeOptions struct {
 	// AsOf is the LSN to start from; with HasAsOf unset the subscription starts at the view's
@@ -112,8 +115,8 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 // Columns returns TAIL's columns: lsn, diff, [progressed], then the view's.
 func (s *Subscription) Columns() []Column { return s.columns }
 
-// Next waits for the next batch. It returns the subscription's error (or context's) once
-// the subscription has ended and every delivered batch was read.
+// Next waits for the next batch. Once the subscription has ended and every delivered batch
+// was read, it returns why it ended (ErrSubscriptionClosed after Close), or ctx's error.
 func (s *Subscription) Next(ctx context.Context) (Batch, error) {
 	select {
 	case b := <-s.ch:
@@ -129,7 +132,10 @@ func (s *Subscription) Next(ctx context.Context) (Batch, error) {
 			return b, nil
 		default:
 		}
-		return Batch{}, s.Err()
+		if err := s.Err(); err != nil {
+			return Batch{}, err
+		}
+		return Batch{}, ErrSubscriptionClosed
 	case <-ctx.Done():
 		return Batch{}, ctx.Err()
 	}

@@ -78,14 +78,19 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 	if res, ok := fixedAnswer(query, h.fixedSession(c)); ok {
 		return callback(res)
 	}
+	if isKill(query) {
+		return h.kill(c, query, callback)
+	}
+	ctx, done := h.statement(c)
+	defer done()
 	sess := h.session(c)
-	res, err := sess.Exec(h.ctx, query)
+	res, err := sess.Exec(ctx, query)
 	if err != nil {
 		h.log.Debug("statement failed", "conn", c.ConnectionID, "err", err)
 		return h.toSQLError(err)
 	}
 	if res.Tail != nil {
-		return h.tail(c, res, callback)
+		return h.tail(ctx, c, res, callback)
 	}
 	return callback(toResult(res))
 }

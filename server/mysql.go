@@ -93,6 +93,8 @@ func (s *Server) Serve(ctx context.Context) error {
 type conns struct {
 	mu     sync.Mutex
 	open   map[*mysql.Conn]struct{}
+	byID   map[uint32]*mysql.Conn
+	cancel map[uint32]context.CancelFunc // the running statement of each connection
 	closed bool
 	empty  chan struct{} // closed once closed is set and open is empty
 }
@@ -105,7 +107,35 @@ func (cs *conns) add(c *mysql.Conn) bool {
 		return false
 	}
 	cs.open[c] = struct{}{}
+	if cs.byID == nil {
+		cs.byID = map[uint32]*mysql.Conn{}
+		cs.cancel = map[uint32]context.CancelFunc{}
+	}
+	cs.byID[c.ConnectionID] = c
 	return true
+}
+
+// running records cancel as the cancel function of the statement running on c; nil when
+// the statement is done.
+func (cs *conns) running(c *mysql.Conn, cancel context.CancelFunc) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cancel == nil {
+		delete(cs.cancel, c.ConnectionID)
+		return
+	}
+	if cs.byID[c.ConnectionID] == c {
+		cs.cancel[c.ConnectionID] = cancel
+	}
+}
+
+// lookup returns the open connection with id and the cancel function of its running
+// statement (nil when idle).
+func (cs *conns) lookup(id uint32) (*mysql.Conn, context.CancelFunc, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c, ok := cs.byID[id]
+	return c, cs.cancel[id], ok
 }
 
 // remove forgets c.
@@ -113,6 +143,10 @@ func (cs *conns) remove(c *mysql.Conn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	delete(cs.open, c)
+	if cs.byID[c.ConnectionID] == c {
+		delete(cs.byID, c.ConnectionID)
+		delete(cs.cancel, c.ConnectionID)
+	}
 	if cs.closed && len(cs.open) == 0 {
 		select {
 		case <-cs.empty:

@@ -13,10 +13,10 @@ import (
 
 // tail streams a TAIL subscription: the fields first, then one callback per batch, until the
 // client goes away, the subscription ends, or the server shuts down.
-func (h *handler) tail(c *mysql.Conn, res *engine.Result, callback func(*sqltypes.Result) error) error {
+func (h *handler) tail(stmtCtx context.Context, c *mysql.Conn, res *engine.Result, callback func(*sqltypes.Result) error) error {
 	sub := res.Tail
 	defer sub.Close()
-	ctx, cancel := context.WithCancel(h.ctx)
+	ctx, cancel := context.WithCancel(stmtCtx)
 	defer cancel()
 	stop := watchClient(c, cancel)
 	defer stop()
@@ -30,6 +30,11 @@ func (h *handler) tail(c *mysql.Conn, res *engine.Result, callback func(*sqltype
 	h.log.Debug("tail started", "conn", c.ConnectionID)
 	for {
 		b, err := sub.Next(ctx)
+		if err == nil && ctx.Err() != nil {
+			// Cancelling the statement (KILL QUERY, shutdown) also closes the
+			// subscription, which then ends without an error of its own.
+			err = ctx.Err()
+		}
 		if err != nil {
 			h.log.Debug("tail ended", "conn", c.ConnectionID, "err", err)
 			return h.toSQLError(err)

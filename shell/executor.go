@@ -2,6 +2,8 @@ package shell
 
 import (
 	"context"
+	"errors"
+	"io"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/engine"
@@ -32,6 +34,9 @@ func Embedded(s *engine.Session) Executor {
 				Columns: sub.Columns(),
 				Next: func(ctx context.Context) ([]dataflow.Row, error) {
 					b, err := sub.Next(ctx)
+					if errors.Is(err, engine.ErrSubscriptionClosed) {
+						return nil, io.EOF
+					}
 					if err != nil {
 						return nil, err
 					}
