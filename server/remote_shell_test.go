@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -75,5 +76,22 @@ SELECT * FROM nope;`
 	}
 	if !strings.HasSuffix(seen[2], "\t-1\tgo\t1") || !strings.HasSuffix(seen[3], "\t1\tgo\t2") {
 		t.Fatalf("TAIL rows %q", seen)
+	}
+	// Ctrl-C (the end of the statement's context) ends the TAIL with KILL QUERY; the shell's
+	// connection, with its session, stays usable.
+	cancel()
+	for {
+		_, err := res.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("TAIL after cancel: %v", err)
+		}
+	}
+	res.Close()
+	after, err := exec(ctx, "SELECT n FROM topics WHERE chat_topic = 'go'")
+	if err != nil || len(after.Rows) != 1 || after.Rows[0][0].Str() != "2" {
+		t.Fatalf("after the TAIL: %+v, %v", after, err)
 	}
 }

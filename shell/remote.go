@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -35,15 +36,25 @@ func Dial(ctx context.Context, addr, user, password string) (Executor, func() er
 		conn.Close()
 		return db.Close()
 	}
-	return remote(conn), closeAll, nil
+	var id int64
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		closeAll()
+		return nil, nil, remoteError(err)
+	}
+	return remote(db, conn, id), closeAll, nil
 }
 
 // remote runs statements on a database/sql connection. A result set is read whole, except
-// for TAIL, whose rows are streamed.
-func remote(conn *sql.Conn) Executor {
+// for TAIL, whose rows are streamed. A TAIL is ended with KILL QUERY sent on another
+// connection of db, so that its own connection (and its transaction state) stays usable.
+func remote(db *sql.DB, conn *sql.Conn, id int64) Executor {
 	return func(ctx context.Context, query string) (*Result, error) {
 		streaming := isTail(query)
 		qctx, cancel := context.WithCancel(ctx)
+		if streaming {
+			// The stream outlives ctx until KILL QUERY ends it on the server.
+			qctx, cancel = context.WithCancel(context.Background())
+		}
 		rows, err := conn.QueryContext(qctx, query)
 		if err != nil {
 			cancel()
@@ -62,17 +73,28 @@ func remote(conn *sql.Conn) Executor {
 			}
 		}
 		if streaming {
-			res.Next = func(ctx context.Context) ([]dataflow.Row, error) {
+			stop := context.AfterFunc(ctx, func() { killQuery(db, id) })
+			res.Next = func(context.Context) ([]dataflow.Row, error) {
 				if !rows.Next() {
-					if err := rows.Err(); err != nil {
-						return nil, remoteError(err)
+					err := remoteError(rows.Err())
+					if e, ok := err.(*sqlerr.Error); ok && e.Code == sqlerr.QueryCanceled {
+						err = nil // ended by KILL QUERY: the normal end of a TAIL here
+					}
+					if err != nil {
+						return nil, err
 					}
 					return nil, io.EOF
 				}
 				row, err := scanRow(rows, len(cols))
 				return []dataflow.Row{row}, err
 			}
-			res.Close = func() { cancel(); rows.Close() }
+			res.Close = func() {
+				if stop() {
+					killQuery(db, id)
+				}
+				rows.Close()
+				cancel()
+			}
 			return res, nil
 		}
 		defer cancel()
@@ -92,6 +114,13 @@ func remote(conn *sql.Conn) Executor {
 		}
 		return res, nil
 	}
+}
+
+// killQuery ends the statement running on connection id, from another connection.
+func killQuery(db *sql.DB, id int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = db.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", id))
 }
 
 // isTail reports whether a statement is a TAIL, whose result never ends by itself.
@@ -138,6 +167,9 @@ func kindOf(typeName string) dataflow.Kind {
 
 // remoteError turns a server's MySQL error into a *sqlerr.Error with its code and state.
 func remoteError(err error) error {
+	if err == nil {
+		return nil
+	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
 		return &sqlerr.Error{Code: me.Number, State: string(me.SQLState[:]), Msg: me.Message}
