@@ -19,6 +19,9 @@ type Options struct {
 	// ObserveEpoch, if set, is told how long each materialized view took to process each
 	// epoch that changed its inputs. It is called with the engine's lock held: keep it fast.
 	ObserveEpoch func(view string, d time.Duration)
+	// SubscriberBuffer is how many epochs may wait for a subscriber (a TAIL) before it is cut
+	// off with an error instead of holding the engine back; 0 means 4096.
+	SubscriberBuffer int
 }
 
 // Column describes one column of a result.

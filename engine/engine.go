@@ -38,6 +38,8 @@ type Engine struct {
 	commits  uint64       // committed write transactions, guarded by mu
 	sessions atomic.Int64 // open sessions
 	onEpoch  func(view string, d time.Duration)
+	// subscriberBuffer is the default SubscribeOptions.Buffer.
+	subscriberBuffer int
 
 	// openTxn is the Genji transaction of the session holding writer, rolled back by Close
 	// if that session never ends it.
@@ -80,6 +82,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		indexes: map[string]string{},
 		shared:  map[string]*sharedArrangement{},
 		onEpoch: opts.ObserveEpoch,
+	}
+	e.subscriberBuffer = opts.SubscriberBuffer
+	if e.subscriberBuffer <= 0 {
+		e.subscriberBuffer = 4096
 	}
 	if err := e.recover(ctx); err != nil {
 		store.Close()

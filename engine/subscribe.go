@@ -26,7 +26,8 @@ type SubscribeOptions struct {
 	Snapshot bool
 	// Progress delivers a progress batch after every epoch, also when the view did not change.
 	Progress bool
-	// Buffer is how many epochs may wait for the subscriber before it is cut off (default 4096).
+	// Buffer is how many epochs may wait for the subscriber before it is cut off (default
+	// Options.SubscriberBuffer, else 4096).
 	Buffer int
 }
 
@@ -76,7 +77,7 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest retained LSN %d of view %s", opts.AsOf, v.frontier, v.name)
 	}
 	if opts.Buffer <= 0 {
-		opts.Buffer = 4096
+		opts.Buffer = e.subscriberBuffer
 	}
 	s := &Subscription{
 		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+1),
