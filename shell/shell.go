@@ -64,11 +64,17 @@ func (s *Shell) Run(ctx context.Context, sql string) error {
 		return nil
 	}
 	if s.Table {
+		if len(res.Rows) == 0 {
+			fmt.Fprint(s.Out, "Empty set\n\n")
+			return nil
+		}
 		printTable(s.Out, res.Columns, res.Rows)
 		fmt.Fprintf(s.Out, "%d row%s in set\n\n", len(res.Rows), plural(len(res.Rows)))
 		return nil
 	}
-	printBatch(s.Out, res.Columns, res.Rows, true)
+	if len(res.Rows) > 0 { // mysql --batch prints nothing, not even a header, for no rows
+		printBatch(s.Out, res.Columns, res.Rows, true)
+	}
 	return nil
 }
 

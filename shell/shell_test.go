@@ -25,6 +25,7 @@ func TestBatchOutputLikeMySQL(t *testing.T) {
 	sh, out, errOut := newShell(t, false)
 	script := `CREATE TABLE t (a INT, b TEXT); -- a comment
 INSERT INTO t VALUES (1, 'x;y'), (NULL, 'tab	here');
+SELECT a FROM t WHERE a = 99; -- no rows: mysql --batch prints nothing, not even a header
 SELECT a, b FROM t ORDER BY a;`
 	if status := sh.RunScript(context.Background(), strings.NewReader(script)); status != 0 {
 		t.Fatalf("status %d, stderr %q", status, errOut.String())
