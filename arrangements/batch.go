@@ -1,0 +1,171 @@
+package arrangements
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Batch collects changes to any number of arrangements of a Store, plus metadata writes,
+// and commits them atomically: after a crash either all of them are present or none.
+//
+// Diffs are accumulated in memory per (arrangement, key, row), so an update repeated within
+// a batch (in one Apply or several) is summed. Commit then reads each entry's committed
+// count, writes the new count or deletes the entry when it reaches zero, and commits one
+// Pebble batch. Reads never see a batch's changes before it commits.
+//
+// Like Mem, an entry is identified by key||row encoding alone; an existing entry keeps the
+// key/row split it was created with. Arrangements whose keys have a fixed number of columns
+// (the engine's) never meet two splits of one encoding.
+//
+// A Batch is reusable: Commit leaves it empty. It is not safe for concurrent use.
+type Batch struct {
+	s       *Store
+	pending map[string]*pendingEntry
+	meta    []metaOp
+	buf     []byte
+}
+
+type pendingEntry struct {
+	arr    *Arrangement
+	keyLen int
+	diff   dataflow.Diff
+}
+
+type metaOp struct {
+	key, value []byte
+	del        bool
+}
+
+// NewBatch returns an empty batch.
+func (s *Store) NewBatch() *Batch {
+	return &Batch{s: s, pending: make(map[string]*pendingEntry)}
+}
+
+// Arrangement returns a view of the store's arrangement name whose Apply stages changes in
+// b; its reads see the committed state, like Store.Arrangement.
+func (b *Batch) Arrangement(name string) dataflow.Arrangement {
+	return batchArrangement{Arrangement: b.s.arrangement(name), b: b}
+}
+
+type batchArrangement struct {
+	*Arrangement
+	b *Batch
+}
+
+// Apply stages the updates in the batch.
+func (ba batchArrangement) Apply(updates []dataflow.KeyedUpdate) error {
+	ba.ApplyTo(ba.b, updates)
+	return nil
+}
+
+// SetMeta stages a write of a metadata key (for example a view's frontier).
+func (b *Batch) SetMeta(key, value []byte) {
+	b.meta = append(b.meta, metaOp{key: append([]byte{nsMeta}, key...), value: append([]byte(nil), value...)})
+}
+
+// DeleteMeta stages the deletion of a metadata key.
+func (b *Batch) DeleteMeta(key []byte) {
+	b.meta = append(b.meta, metaOp{key: append([]byte{nsMeta}, key...), del: true})
+}
+
+// Empty reports whether nothing is staged.
+func (b *Batch) Empty() bool { return len(b.pending) == 0 && len(b.meta) == 0 }
+
+// Close discards whatever is staged.
+func (b *Batch) Close() {
+	clear(b.pending)
+	b.meta = nil
+}
+
+// Commit writes everything staged in one atomic Pebble batch, fsyncing the write-ahead log
+// if sync is set, and empties b. On error nothing is written and b is emptied too.
+func (b *Batch) Commit(sync bool) error {
+	defer b.Close()
+	if b.Empty() {
+		return nil
+	}
+	keys := make([]string, 0, len(b.pending))
+	for k, p := range b.pending {
+		if p.diff != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+
+	pb := b.s.db.NewBatch()
+	defer pb.Close()
+	deltas := make(map[*Arrangement]int)
+	for _, k := range keys {
+		p := b.pending[k]
+		cur, keyLen, existed, err := b.s.count([]byte(k))
+		if err != nil {
+			return err
+		}
+		next := cur + p.diff
+		if !existed {
+			keyLen = p.keyLen
+		}
+		switch {
+		case next == 0:
+			if existed {
+				if err := pb.Delete([]byte(k), nil); err != nil {
+					return err
+				}
+				deltas[p.arr]--
+			}
+		default:
+			b.buf = appendValue(b.buf[:0], next, keyLen)
+			if err := pb.Set([]byte(k), b.buf, nil); err != nil {
+				return err
+			}
+			if !existed {
+				deltas[p.arr]++
+			}
+		}
+	}
+	for _, m := range b.meta {
+		var err error
+		if m.del {
+			err = pb.Delete(m.key, nil)
+		} else {
+			err = pb.Set(m.key, m.value, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if err := pb.Commit(opts); err != nil {
+		return err
+	}
+	b.s.committed()
+	for a, d := range deltas {
+		if a.nKnown {
+			a.n += d
+		}
+	}
+	return nil
+}
+
+// count returns the committed count and key length of a full entry key.
+func (s *Store) count(k []byte) (dataflow.Diff, int, bool, error) {
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, err
+	}
+	defer closer.Close()
+	count, keyLen, err := decodeValue(v)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return count, keyLen, true, nil
+}

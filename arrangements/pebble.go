@@ -1,0 +1,338 @@
+package arrangements
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Key layout of a Store. Every Pebble key starts with a namespace byte so that arrangement
+// entries and engine metadata (view frontiers and the like) never collide:
+//
+//	nsArrangement || AppendKey(NewString(name)) || key || AppendRowKey(row)  ->  varint(count) || uvarint(len(key))
+//	nsMeta || key                                                           ->  caller's bytes
+//
+// The arrangement name is key-encoded, so it is self-delimiting: no arrangement's prefix is
+// a prefix of another's. Key and row encodings are order-preserving, so Pebble's byte order
+// is the arrangement's (key, row) order and a Get of a key prefix is a Pebble range scan.
+// The key length is kept in the value because Scan must split key from row and the two
+// encodings are concatenated without a separator.
+const (
+	nsArrangement = 'a'
+	nsMeta        = 'm'
+)
+
+// Store is a Pebble database holding any number of arrangements plus a small metadata key
+// space. Arrangements read committed state; changes are written through a Batch and become
+// visible, all together, when it commits. A Store is not safe for concurrent use.
+type Store struct {
+	db   *pebble.DB
+	arrs map[string]*Arrangement
+	gen  uint64 // incremented by every commit
+	free []*cachedIter
+}
+
+// OpenStore opens (creating if needed) a Store in dir.
+func OpenStore(dir string) (*Store, error) {
+	return openStore(dir, vfs.Default)
+}
+
+// OpenMemStore opens a Store on an in-memory file system, for tests and benchmarks.
+func OpenMemStore() (*Store, error) {
+	return openStore("", vfs.NewMem())
+}
+
+// cacheSize is the Pebble block cache of a Store. Pebble's default (8 MiB) is small enough
+// that random point reads over a 100k-entry arrangement mostly miss and decompress blocks.
+const cacheSize = 64 << 20
+
+func openStore(dir string, fs vfs.FS) (*Store, error) {
+	cache := pebble.NewCache(cacheSize)
+	defer cache.Unref() // the DB holds its own reference
+	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: quietLogger{}, Cache: cache})
+	if err != nil {
+		return nil, fmt.Errorf("arrangements: open pebble %q: %w", dir, err)
+	}
+	return &Store{db: db, arrs: make(map[string]*Arrangement)}, nil
+}
+
+// Close closes the database. Arrangements and batches of the store must not be used after.
+func (s *Store) Close() error {
+	s.closeFreeIters()
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+// Flush syncs committed batches to disk (the WAL). Commit(false) followed by Flush makes all
+// earlier commits durable.
+func (s *Store) Flush() error { return s.db.LogData(nil, pebble.Sync) }
+
+// Arrangement returns the arrangement called name; the same name always yields the same
+// arrangement. Its reads see committed state. Its Apply writes and commits a batch of its own
+// (without fsync); an engine applying one epoch should use NewBatch and Batch.Arrangement
+// instead so that every arrangement's changes commit atomically. The result is an
+// *Arrangement.
+func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrangement(name) }
+
+func (s *Store) arrangement(name string) *Arrangement {
+	if a, ok := s.arrs[name]; ok {
+		return a
+	}
+	prefix := dataflow.AppendKey([]byte{nsArrangement}, dataflow.NewString(name))
+	a := &Arrangement{s: s, name: name, prefix: prefix}
+	s.arrs[name] = a
+	return a
+}
+
+// GetMeta returns the committed value of a metadata key.
+func (s *Store) GetMeta(key []byte) (value []byte, ok bool, err error) {
+	k := append([]byte{nsMeta}, key...)
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	value = append([]byte(nil), v...)
+	return value, true, closer.Close()
+}
+
+// Arrangement is a Pebble-backed dataflow.Arrangement. Reads see the store's committed
+// state. It is not safe for concurrent use.
+type Arrangement struct {
+	s      *Store
+	name   string
+	prefix []byte
+	// n is the number of entries once known: counted by the first Len and kept up to date
+	// by commits from then on.
+	n      int
+	nKnown bool
+}
+
+var _ dataflow.Arrangement = (*Arrangement)(nil)
+
+// Name returns the arrangement's name.
+func (a *Arrangement) Name() string { return a.name }
+
+// Len returns the number of (key, row) entries. The first call on an arrangement counts
+// them (O(n) scan); later calls are O(1), kept current by commits.
+func (a *Arrangement) Len() int {
+	if !a.nKnown {
+		n := 0
+		if err := a.iterate(nil, false, func([]byte, []byte) (bool, error) { n++; return true, nil }); err != nil {
+			// Len cannot report errors; do not cache a wrong count.
+			return n
+		}
+		a.n, a.nKnown = n, true
+	}
+	return a.n
+}
+
+// Get visits the rows under key (or every key that key is a prefix of) in ascending order.
+func (a *Arrangement) Get(key []byte, fn func(dataflow.Row, dataflow.Diff) bool) error {
+	return a.get(key, false, fn)
+}
+
+// GetReverse is Get in descending order.
+func (a *Arrangement) GetReverse(key []byte, fn func(dataflow.Row, dataflow.Diff) bool) error {
+	return a.get(key, true, fn)
+}
+
+func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, dataflow.Diff) bool) error {
+	return a.iterate(key, reverse, func(k, v []byte) (bool, error) {
+		count, keyLen, err := decodeValue(v)
+		if err != nil {
+			return false, err
+		}
+		row, err := a.decodeRow(k, keyLen)
+		if err != nil {
+			return false, err
+		}
+		return fn(row, count), nil
+	})
+}
+
+// Scan visits every entry in key order. The key passed to fn is a fresh copy.
+func (a *Arrangement) Scan(fn func([]byte, dataflow.Row, dataflow.Diff) bool) error {
+	return a.iterate(nil, false, func(k, v []byte) (bool, error) {
+		count, keyLen, err := decodeValue(v)
+		if err != nil {
+			return false, err
+		}
+		row, err := a.decodeRow(k, keyLen)
+		if err != nil {
+			return false, err
+		}
+		key := append([]byte(nil), k[len(a.prefix):len(a.prefix)+keyLen]...)
+		return fn(key, row, count), nil
+	})
+}
+
+// Apply adds the diffs and commits them at once, without fsync.
+func (a *Arrangement) Apply(updates []dataflow.KeyedUpdate) error {
+	b := a.s.NewBatch()
+	defer b.Close()
+	a.ApplyTo(b, updates)
+	return b.Commit(false)
+}
+
+// ApplyTo stages the diffs in b; they take effect when b commits. Keys and rows are copied
+// (encoded) so callers may reuse them at once.
+func (a *Arrangement) ApplyTo(b *Batch, updates []dataflow.KeyedUpdate) {
+	for _, u := range updates {
+		if u.Diff == 0 {
+			continue
+		}
+		b.buf = append(append(b.buf[:0], a.prefix...), u.Key...)
+		b.buf = dataflow.AppendRowKey(b.buf, u.Row)
+		if p, ok := b.pending[string(b.buf)]; ok {
+			p.diff += u.Diff
+			continue
+		}
+		b.pending[string(b.buf)] = &pendingEntry{arr: a, keyLen: len(u.Key), diff: u.Diff}
+	}
+}
+
+func (a *Arrangement) decodeRow(k []byte, keyLen int) (dataflow.Row, error) {
+	start := len(a.prefix) + keyLen
+	if start > len(k) {
+		return nil, fmt.Errorf("arrangements: %s: corrupt entry: key length %d beyond entry", a.name, keyLen)
+	}
+	row, err := dataflow.DecodeRow(k[start:], -1)
+	if err != nil {
+		return nil, fmt.Errorf("arrangements: %s: %w", a.name, err)
+	}
+	return row, nil
+}
+
+// iterate visits the Pebble entries of the arrangement that start with key, ascending or
+// descending.
+func (a *Arrangement) iterate(key []byte, reverse bool, fn func(k, v []byte) (bool, error)) error {
+	ci, err := a.s.acquireIter(a.prefix, key)
+	if err != nil {
+		return err
+	}
+	defer a.s.releaseIter(ci)
+	it := ci.it
+	var valid bool
+	if reverse {
+		valid = it.Last()
+	} else {
+		valid = it.First()
+	}
+	for ; valid; valid = step(it, reverse) {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		more, err := fn(it.Key(), v)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return it.Error()
+}
+
+// cachedIter is a Pebble iterator kept for reuse: creating one costs more than a point
+// read. An iterator sees the state of its creation, so cached iterators are closed whenever
+// a batch commits (gen changes).
+type cachedIter struct {
+	it           *pebble.Iterator
+	gen          uint64
+	lower, upper []byte
+}
+
+const maxFreeIters = 4
+
+// acquireIter returns an iterator bounded to the keys that start with prefix||key. Reads
+// may nest (fn of a Get may call Get), so each read takes its own iterator.
+func (s *Store) acquireIter(prefix, key []byte) (*cachedIter, error) {
+	var ci *cachedIter
+	if n := len(s.free); n > 0 {
+		ci = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		it, err := s.db.NewIter(nil)
+		if err != nil {
+			return nil, err
+		}
+		ci = &cachedIter{it: it, gen: s.gen}
+	}
+	ci.lower = append(append(ci.lower[:0], prefix...), key...)
+	ci.upper = append(ci.upper[:0], ci.lower...)
+	i := len(ci.upper) - 1
+	for i >= 0 && ci.upper[i] == 0xff {
+		i--
+	}
+	if i < 0 { // cannot happen: arrangement prefixes start with nsArrangement
+		s.releaseIter(ci)
+		return nil, errors.New("arrangements: unbounded prefix")
+	}
+	ci.upper = ci.upper[:i+1]
+	ci.upper[i]++
+	ci.it.SetBounds(ci.lower, ci.upper)
+	return ci, nil
+}
+
+func (s *Store) releaseIter(ci *cachedIter) {
+	if ci.gen != s.gen || len(s.free) >= maxFreeIters || s.db == nil {
+		ci.it.Close()
+		return
+	}
+	s.free = append(s.free, ci)
+}
+
+// committed makes later reads see a commit: cached iterators still see the old state.
+func (s *Store) committed() {
+	s.gen++
+	s.closeFreeIters()
+}
+
+func (s *Store) closeFreeIters() {
+	for _, ci := range s.free {
+		ci.it.Close()
+	}
+	clear(s.free)
+	s.free = s.free[:0]
+}
+
+func step(it *pebble.Iterator, reverse bool) bool {
+	if reverse {
+		return it.Prev()
+	}
+	return it.Next()
+}
+
+func appendValue(dst []byte, count dataflow.Diff, keyLen int) []byte {
+	dst = binary.AppendVarint(dst, count)
+	return binary.AppendUvarint(dst, uint64(keyLen))
+}
+
+func decodeValue(v []byte) (dataflow.Diff, int, error) {
+	count, n := binary.Varint(v)
+	if n <= 0 {
+		return 0, 0, errors.New("arrangements: corrupt entry count")
+	}
+	keyLen, m := binary.Uvarint(v[n:])
+	if m <= 0 || n+m != len(v) {
+		return 0, 0, errors.New("arrangements: corrupt entry key length")
+	}
+	return count, int(keyLen), nil
+}
+
+// quietLogger drops Pebble's informational messages and keeps errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)              {}
+func (quietLogger) Errorf(format string, args ...any) { log.Printf("pebble: "+format, args...) }
+func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
