@@ -14,11 +14,7 @@ import (
 // and nothing for rolled-back or failed transactions.
 func TestChangeLogHoldsEveryCommittedTransaction(t *testing.T) {
 	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(t, engine.Options{Dir: t.TempDir()})
 	s := e.NewSession()
 	mustExec(t, s, `CREATE TABLE t (k INT PRIMARY KEY, v TEXT)`)
 	mustExec(t, s, `INSERT INTO t VALUES (1, 'a'), (2, 'b')`)

@@ -181,6 +181,17 @@ func randomTxn(t *testing.T, s *engine.Session, rng *rand.Rand) {
 	}
 }
 
+// openEngine opens an engine that is closed when the test ends.
+func openEngine(t *testing.T, opts engine.Options) *engine.Engine {
+	t.Helper()
+	e, err := engine.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 func mustExec(t *testing.T, s *engine.Session, q string) *engine.Result {
 	t.Helper()
 	res, err := s.Exec(context.Background(), q)

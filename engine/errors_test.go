@@ -12,11 +12,7 @@ import (
 // and leaves the engine serving.
 func TestBadInput(t *testing.T) {
 	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(t, engine.Options{})
 	s := e.NewSession()
 	mustExec(t, s, `CREATE TABLE t (k INT PRIMARY KEY, name VARCHAR(5) NOT NULL, n BIGINT)`)
 	mustExec(t, s, `CREATE MATERIALIZED VIEW total AS SELECT COUNT(*) AS c, SUM(n) AS s FROM t`)
@@ -83,12 +79,7 @@ func TestBadInput(t *testing.T) {
 // TestReadWhileAnotherSessionWrites checks that reads do not wait for an open transaction of
 // another session and do not see its uncommitted rows.
 func TestReadWhileAnotherSessionWrites(t *testing.T) {
-	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(t, engine.Options{Dir: t.TempDir()})
 	w, r := e.NewSession(), e.NewSession()
 	mustExec(t, w, `CREATE TABLE t (k INT PRIMARY KEY)`)
 	mustExec(t, w, `INSERT INTO t VALUES (1)`)

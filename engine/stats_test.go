@@ -11,11 +11,7 @@ import (
 func TestStats(t *testing.T) {
 	ctx := context.Background()
 	observed := map[string]int{}
-	e, err := engine.Open(ctx, engine.Options{ObserveEpoch: func(view string, d time.Duration) { observed[view]++ }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(t, engine.Options{ObserveEpoch: func(view string, d time.Duration) { observed[view]++ }})
 	s := e.NewSession()
 	mustExec(t, s, `CREATE TABLE t (k INT PRIMARY KEY, g INT)`)
 	mustExec(t, s, `CREATE TABLE u (x INT)`)

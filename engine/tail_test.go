@@ -27,12 +27,7 @@ func nextRows(t *testing.T, sub *engine.Subscription) []string {
 }
 
 func TestTailSnapshotThenChangesInLSNOrder(t *testing.T) {
-	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(t, engine.Options{})
 	s := e.NewSession()
 	mustExec(t, s, `CREATE TABLE chat (chat_id CHAR(32) PRIMARY KEY, chat_topic VARCHAR(32))`)
 	mustExec(t, s, `CREATE MATERIALIZED VIEW go_chats AS SELECT chat_id FROM chat WHERE chat_topic = 'go'`)
@@ -71,11 +66,7 @@ func TestTailSnapshotThenChangesInLSNOrder(t *testing.T) {
 
 func TestSubscribeResumeAndErrors(t *testing.T) {
 	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openEngine(t, engine.Options{})
 	s := e.NewSession()
 	mustExec(t, s, `CREATE TABLE t (k INT PRIMARY KEY)`)
 	mustExec(t, s, `CREATE MATERIALIZED VIEW v AS SELECT COUNT(*) AS n FROM t`)
