@@ -30,9 +30,9 @@ func (h *handler) tail(stmtCtx context.Context, c *mysql.Conn, res *engine.Resul
 	h.log.Debug("tail started", "conn", c.ConnectionID)
 	for {
 		b, err := sub.Next(ctx)
-		if err == nil && ctx.Err() != nil {
-			// Cancelling the statement (KILL QUERY, shutdown) also closes the
-			// subscription, which then ends without an error of its own.
+		if ctx.Err() != nil {
+			// Cancelling the statement (KILL QUERY, shutdown) also closes the subscription,
+			// which may report that first: the cancellation is why the TAIL ended.
 			err = ctx.Err()
 		}
 		if err != nil {
