@@ -147,11 +147,7 @@ func (a *Arrangement) GetReverse(key []byte, fn func(dataflow.Row, dataflow.Diff
 
 func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, dataflow.Diff) bool) error {
 	return a.iterate(key, reverse, func(k, v []byte) (bool, error) {
-		count, keyLen, err := decodeValue(v)
-		if err != nil {
-			return false, err
-		}
-		row, err := a.decodeRow(k, keyLen)
+		_, row, count, err := a.decodeEntry(k, v)
 		if err != nil {
 			return false, err
 		}
@@ -162,17 +158,25 @@ func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, datafl
 // Scan visits every entry in key order. The key passed to fn is a fresh copy.
 func (a *Arrangement) Scan(fn func([]byte, dataflow.Row, dataflow.Diff) bool) error {
 	return a.iterate(nil, false, func(k, v []byte) (bool, error) {
-		count, keyLen, err := decodeValue(v)
+		key, row, count, err := a.decodeEntry(k, v)
 		if err != nil {
 			return false, err
 		}
-		row, err := a.decodeRow(k, keyLen)
-		if err != nil {
-			return false, err
-		}
-		key := append([]byte(nil), k[len(a.prefix):len(a.prefix)+keyLen]...)
-		return fn(key, row, count), nil
+		return fn(append([]byte(nil), key...), row, count), nil
 	})
+}
+
+// decodeEntry splits a stored entry into its key (aliasing k), its row and its count.
+func (a *Arrangement) decodeEntry(k, v []byte) ([]byte, dataflow.Row, dataflow.Diff, error) {
+	count, keyLen, err := decodeValue(v)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	row, err := a.decodeRow(k, keyLen)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return k[len(a.prefix) : len(a.prefix)+keyLen], row, count, nil
 }
 
 // Apply adds the diffs and commits them at once, without fsync.

@@ -33,12 +33,12 @@ func SQLCompare(a, b Datum) (int, bool) {
 	case aStr && bStr:
 		return strings.Compare(a.s, b.s), true
 	case ak == KindTime && bStr:
-		if us, ok := parseDateTime(b.s); ok {
+		if us, ok := ParseDateTime(b.s); ok {
 			return cmp.Compare(a.i, us), true
 		}
 		return strings.Compare(a.String(), b.s), true
 	case bk == KindTime && aStr:
-		if us, ok := parseDateTime(a.s); ok {
+		if us, ok := ParseDateTime(a.s); ok {
 			return cmp.Compare(us, b.i), true
 		}
 		return strings.Compare(a.s, b.String()), true

@@ -631,13 +631,13 @@ func TestExprParseDateTime(t *testing.T) {
 		"2024-02-29":                 "2024-02-29 00:00:00",
 	}
 	for in, want := range ok {
-		us, good := parseDateTime(in)
+		us, good := ParseDateTime(in)
 		if !good || NewTimeMicros(us).String() != want {
 			t.Errorf("parseDateTime(%q) = %v %v, want %s", in, NewTimeMicros(us), good, want)
 		}
 	}
 	for _, bad := range []string{"", "abc", "2023-02-29", "2024-13-01", "2024-01-02 25:00:00", "0000-00-00", "2024-01-02x", "1234567"} {
-		if _, good := parseDateTime(bad); good {
+		if _, good := ParseDateTime(bad); good {
 			t.Errorf("parseDateTime(%q) should fail", bad)
 		}
 	}

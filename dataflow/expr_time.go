@@ -21,18 +21,18 @@ func toTimeMicros(d Datum) (int64, bool) {
 	case KindTime:
 		return d.i, true
 	case KindString, KindBytes:
-		return parseDateTime(d.s)
+		return ParseDateTime(d.s)
 	case KindInt:
 		if d.i <= 0 {
 			return 0, false
 		}
-		return parseDateTime(strconv.FormatInt(d.i, 10))
+		return ParseDateTime(strconv.FormatInt(d.i, 10))
 	case KindDecimal, KindFloat:
 		s := toStr(d)
 		if strings.ContainsAny(s, "eE-") {
 			return 0, false
 		}
-		return parseDateTime(s)
+		return ParseDateTime(s)
 	}
 	return 0, false
 }
@@ -74,8 +74,9 @@ func fracMicros(f string) int64 {
 	return us
 }
 
-// parseDateTime parses the DATETIME and DATE texts MySQL accepts (delimited or digits) into microseconds.
-func parseDateTime(s string) (int64, bool) {
+// ParseDateTime parses the DATETIME and DATE texts MySQL accepts (delimited or digits) into
+// microseconds since the Unix epoch.
+func ParseDateTime(s string) (int64, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, false
@@ -250,7 +251,7 @@ func castTimeText(d Datum, fsp int) (string, bool) {
 		if t, ok := parseClock(s, fsp); ok {
 			return t, true
 		}
-		if us, ok := parseDateTime(s); ok {
+		if us, ok := ParseDateTime(s); ok {
 			return castTimeText(NewTimeMicros(us), fsp)
 		}
 		return "", false

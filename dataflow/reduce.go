@@ -102,6 +102,16 @@ type reduceScratch struct {
 	capture func(Row, Diff) bool
 }
 
+// fromPool takes an item back from a pool of reusable ones, or makes a new one.
+func fromPool[T any](pool *[]*T) *T {
+	if n := len(*pool); n > 0 {
+		t := (*pool)[n-1]
+		*pool = (*pool)[:n-1]
+		return t
+	}
+	return new(T)
+}
+
 // smallSet is how many values a step's deltas hold before they are indexed by a map: below
 // it a linear search is faster and allocates nothing.
 const smallSet = 16
@@ -211,11 +221,7 @@ func (o *Reduce) groupInput(in []Update) []*groupDelta {
 		sc.buf = AppendColumnsKey(sc.buf[:0], u.Row, o.GroupBy)
 		g, ok := sc.groups[string(sc.buf)]
 		if !ok {
-			if n := len(sc.pool); n > 0 {
-				g, sc.pool = sc.pool[n-1], sc.pool[:n-1]
-			} else {
-				g = &groupDelta{}
-			}
+			g = fromPool(&sc.pool)
 			g.key = append(g.key[:0], sc.buf...)
 			g.group = g.group[:0]
 			for _, c := range o.GroupBy {
@@ -314,11 +320,7 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		sc.buf = AppendKey(sc.buf[:0], v)
 		d := sc.findValue(sc.buf)
 		if d == nil {
-			if n := len(sc.vpool); n > 0 {
-				d, sc.vpool = sc.vpool[n-1], sc.vpool[:n-1]
-			} else {
-				d = &valueDelta{}
-			}
+			d = fromPool(&sc.vpool)
 			d.enc, d.v, d.diff = append(d.enc[:0], sc.buf...), v, 0
 			sc.addValue(d)
 		}

@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -144,8 +143,8 @@ func coerce(d dataflow.Datum, col sources.ColumnSchema, rule columnRule, rowNum 
 		case dataflow.KindTime:
 			return d, nil
 		case dataflow.KindString:
-			if t, ok := ParseDateTime(d.Str()); ok {
-				return dataflow.NewTime(t), nil
+			if us, ok := dataflow.ParseDateTime(d.Str()); ok {
+				return dataflow.NewTimeMicros(us), nil
 			}
 		}
 		return d, sqlerr.New(sqlerr.WrongValue, "Incorrect datetime value: '%s' for column '%s' at row %d", d.String(), col.Name, rowNum)
@@ -162,21 +161,4 @@ func intFromFloat(f float64, col sources.ColumnSchema) (dataflow.Datum, error) {
 		return dataflow.Null, sqlerr.New(sqlerr.DataOutOfRange, "Out of range value for column '%s'", col.Name)
 	}
 	return dataflow.NewInt(int64(r)), nil
-}
-
-var dateTimeLayouts = []string{
-	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05",
-	"2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02", "20060102150405", "20060102",
-	time.RFC3339Nano,
-}
-
-// ParseDateTime parses the DATETIME literals MySQL accepts in text.
-func ParseDateTime(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	for _, l := range dateTimeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), true
-		}
-	}
-	return time.Time{}, false
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -247,7 +248,7 @@ func (s *Session) matching(t *txnState, tb *table, alias string, where *sqlparse
 	}
 	var pred dataflow.Expr
 	if where != nil {
-		if containsSubquery(where.Expr) {
+		if sqlplan.HasSubquery(where.Expr) {
 			return nil, sqlerr.New(sqlerr.NotSupported, "subqueries in UPDATE and DELETE are not supported yet")
 		}
 		var err error
@@ -290,29 +291,14 @@ func (s *Session) matching(t *txnState, tb *table, alias string, where *sqlparse
 		}
 		return nil
 	})
-	if err != nil && err != errStopScan {
+	if err != nil && !errors.Is(err, errStopScan) {
 		return nil, err
 	}
 	return out, nil
 }
 
-type stopScan struct{}
-
-func (stopScan) Error() string { return "stop scan" }
-
-var errStopScan error = stopScan{}
-
-func containsSubquery(e sqlparser.Expr) bool {
-	found := false
-	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
-		switch n.(type) {
-		case *sqlparser.Subquery, *sqlparser.ExistsExpr:
-			found = true
-		}
-		return !found, nil
-	}, e)
-	return found
-}
+// errStopScan ends a table scan early once LIMIT rows matched.
+var errStopScan = errors.New("stop scan")
 
 // update runs a single-table UPDATE. Assignments are evaluated left to right, each seeing the
 // ones before it, as MySQL does.
@@ -331,7 +317,7 @@ func (s *Session) update(t *txnState, st *sqlparser.Update, undo *[]undoEntry) (
 	}
 	var sets []assignment
 	for _, ue := range st.Exprs {
-		if containsSubquery(ue.Expr) {
+		if sqlplan.HasSubquery(ue.Expr) {
 			return 0, sqlerr.New(sqlerr.NotSupported, "subqueries in UPDATE are not supported yet")
 		}
 		i := tb.columnIndex(ue.Name.Name.String())
@@ -409,18 +395,7 @@ func (tb *table) pointKey(alias string, where sqlparser.Expr) ([]byte, bool) {
 	}
 	vals := make(dataflow.Row, len(pk))
 	set := make([]bool, len(pk))
-	var conjuncts []sqlparser.Expr
-	var split func(sqlparser.Expr)
-	split = func(e sqlparser.Expr) {
-		if a, ok := e.(*sqlparser.AndExpr); ok {
-			split(a.Left)
-			split(a.Right)
-			return
-		}
-		conjuncts = append(conjuncts, e)
-	}
-	split(where)
-	for _, c := range conjuncts {
+	for _, c := range sqlplan.SplitAnd(where, nil) {
 		cmp, ok := c.(*sqlparser.ComparisonExpr)
 		if !ok || cmp.Operator != sqlparser.EqualOp {
 			continue

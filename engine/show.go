@@ -93,7 +93,7 @@ func (e *Engine) explain(st *sqlplan.Explain) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan, _ := visible(q)
+		plan, _ := sqlplan.VisiblePlan(q)
 		g, err = sqlplan.Lower(plan, func(id string, _ bool) dataflow.Arrangement { return arrangements.NewMem(id) })
 		if err != nil {
 			return nil, err

@@ -38,7 +38,7 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 	if q.Limit >= 0 || q.Offset > 0 {
 		return nil, sqlerr.New(sqlerr.NotSupported, "LIMIT in a materialized view (top-k) is not supported yet")
 	}
-	plan, _ := visible(q)
+	plan, _ := sqlplan.VisiblePlan(q)
 	// Hydrate with fresh arrangements for every id, so that shared arrangements that other
 	// views already maintain are not read while the new view's snapshot flows in.
 	fresh := map[string]dataflow.Arrangement{}
@@ -132,19 +132,6 @@ func (e *Engine) unregister(v *view) {
 		}
 	}
 	v.closeSubscribers(fmt.Errorf("materialized view %s was dropped", v.name))
-}
-
-// visible returns a query's plan without its hidden sort columns.
-func visible(q *sqlplan.Query) (sqlplan.Plan, []sqlplan.ColumnInfo) {
-	cols := q.Columns()
-	if len(cols) == len(q.Plan.Columns()) {
-		return q.Plan, cols
-	}
-	exprs := make([]dataflow.Expr, len(cols))
-	for i, c := range cols {
-		exprs[i] = dataflow.Col(i, c.Kind, c.Name)
-	}
-	return &sqlplan.Project{Input: q.Plan, Exprs: exprs, Cols: cols}, cols
 }
 
 // keyedByRow lays updates out as a view's contents: ordered by row, with an empty key.

@@ -54,7 +54,7 @@ func (p *planner) planFrom(from []sqlparser.TableExpr, where []sqlparser.Expr, o
 	var conjs []*conj
 	var post []sqlparser.Expr
 	for _, e := range preds {
-		if hasSubquery(e) {
+		if HasSubquery(e) {
 			post = append(post, e)
 			continue
 		}
@@ -299,7 +299,7 @@ func (p *planner) collectFrom(te sqlparser.TableExpr, items *[]fromItem, preds *
 			return nil
 		}
 		if t.Condition.On != nil {
-			*preds = splitAnd(t.Condition.On, *preds)
+			*preds = SplitAnd(t.Condition.On, *preds)
 		}
 		for _, col := range t.Condition.Using {
 			l, lok := findColumn((*items)[first:mid], col.String())
@@ -354,7 +354,7 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 			if err != nil {
 				return it, err
 			}
-			it.plan, it.cols = visiblePlan(q)
+			it.plan, it.cols = VisiblePlan(q)
 			if err := requireNoLimit(q, "a view used in FROM"); err != nil {
 				return it, err
 			}
@@ -370,7 +370,7 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 		if err := requireNoLimit(q, "a derived table"); err != nil {
 			return it, err
 		}
-		it.plan, it.cols = visiblePlan(q)
+		it.plan, it.cols = VisiblePlan(q)
 	default:
 		return it, sqlerr.New(sqlerr.NotSupported, "table expression not supported: %s", sqlparser.String(t))
 	}
@@ -390,8 +390,8 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 	return it, nil
 }
 
-// visiblePlan drops a query's hidden sort columns.
-func visiblePlan(q *Query) (Plan, []ColumnInfo) {
+// VisiblePlan is a query's plan without its hidden sort columns, and its visible columns.
+func VisiblePlan(q *Query) (Plan, []ColumnInfo) {
 	cols := q.Columns()
 	if q.Visible == len(q.Plan.Columns()) {
 		return q.Plan, cols

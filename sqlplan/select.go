@@ -78,7 +78,7 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 	}
 	var conjuncts []sqlparser.Expr
 	if sel.Where != nil {
-		conjuncts = splitAnd(sel.Where.Expr, nil)
+		conjuncts = SplitAnd(sel.Where.Expr, nil)
 	}
 	plan, sc, post, err := p.planFrom(sel.From, conjuncts, outer)
 	if err != nil {
@@ -312,11 +312,11 @@ func setLimit(q *Query, l *sqlparser.Limit) error {
 	return nil
 }
 
-// splitAnd flattens a conjunction.
-func splitAnd(e sqlparser.Expr, out []sqlparser.Expr) []sqlparser.Expr {
+// SplitAnd appends the conjuncts of e to out.
+func SplitAnd(e sqlparser.Expr, out []sqlparser.Expr) []sqlparser.Expr {
 	if a, ok := e.(*sqlparser.AndExpr); ok {
-		out = splitAnd(a.Left, out)
-		return splitAnd(a.Right, out)
+		out = SplitAnd(a.Left, out)
+		return SplitAnd(a.Right, out)
 	}
 	return append(out, e)
 }
@@ -335,8 +335,8 @@ func walkExpr(e sqlparser.SQLNode, fn func(sqlparser.SQLNode) bool) {
 	}, e)
 }
 
-// hasSubquery reports whether an expression contains a subquery.
-func hasSubquery(e sqlparser.Expr) bool {
+// HasSubquery reports whether an expression contains a subquery or EXISTS.
+func HasSubquery(e sqlparser.Expr) bool {
 	found := false
 	walkExpr(e, func(n sqlparser.SQLNode) bool {
 		switch n.(type) {

@@ -63,7 +63,7 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 				err = qerr
 				return false, nil
 			}
-			body, _ := visiblePlan(q)
+			body, _ := VisiblePlan(q)
 			w := len(plan.Columns())
 			count := &Reduce{Input: body, Aggs: []dataflow.Aggregate{{Func: dataflow.AggCountStar}}, Global: true,
 				Cols: []ColumnInfo{{Name: "count(*)", Kind: dataflow.KindInt}}}
@@ -82,7 +82,7 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 			if err = requireNoLimit(q, "a scalar subquery"); err != nil {
 				return false, nil
 			}
-			body, cols := visiblePlan(q)
+			body, cols := VisiblePlan(q)
 			if len(cols) != 1 {
 				err = sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
 				return false, nil
@@ -117,7 +117,7 @@ func (p *planner) semiJoin(plan Plan, es *exprScope, left sqlparser.Expr, sub *s
 	if err := requireNoLimit(q, "an IN subquery"); err != nil {
 		return nil, err
 	}
-	body, cols := visiblePlan(q)
+	body, cols := VisiblePlan(q)
 	if len(cols) != 1 {
 		return nil, sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
 	}
@@ -145,7 +145,7 @@ func isInSubquery(e sqlparser.Expr) (sqlparser.Expr, *sqlparser.Subquery, bool) 
 		return nil, nil, false
 	}
 	sub, ok := c.Right.(*sqlparser.Subquery)
-	if !ok || hasSubquery(c.Left) {
+	if !ok || HasSubquery(c.Left) {
 		return nil, nil, false
 	}
 	return c.Left, sub, true
@@ -163,7 +163,7 @@ func (p *planner) markJoin(plan Plan, es *exprScope, left sqlparser.Expr, sub *s
 	if err := requireNoLimit(q, "an IN subquery"); err != nil {
 		return nil, nil, err
 	}
-	body, cols := visiblePlan(q)
+	body, cols := VisiblePlan(q)
 	if len(cols) != 1 {
 		return nil, nil, sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
 	}

@@ -29,8 +29,8 @@ func (p *planner) planUnion(u *sqlparser.Union, outer *scope) (*Query, error) {
 	if err := requireNoLimit(rq, "a UNION operand"); err != nil {
 		return nil, err
 	}
-	lp, lc := visiblePlan(lq)
-	rp, rc := visiblePlan(rq)
+	lp, lc := VisiblePlan(lq)
+	rp, rc := VisiblePlan(rq)
 	if len(lc) != len(rc) {
 		return nil, sqlerr.New(sqlerr.UnionColumns, "The used SELECT statements have a different number of columns")
 	}
