@@ -25,8 +25,15 @@ type Batch struct {
 	s       *Store
 	pending map[string]*pendingEntry
 	meta    []metaOp
+	raw     []rawOp
+	ranges  []keyRange
+	dropped []*Arrangement
 	buf     []byte
 }
+
+type rawOp struct{ key, value []byte }
+
+type keyRange struct{ start, end []byte }
 
 type pendingEntry struct {
 	arr    *Arrangement
@@ -71,13 +78,23 @@ func (b *Batch) DeleteMeta(key []byte) {
 	b.meta = append(b.meta, metaOp{key: append([]byte{nsMeta}, key...), del: true})
 }
 
+// DeleteArrangement stages the deletion of every entry of the arrangement name. Deletions
+// take effect before the batch's other changes.
+func (b *Batch) DeleteArrangement(name string) {
+	a := b.s.arrangement(name)
+	b.ranges = append(b.ranges, keyRange{a.prefix, bytesPrefixEnd(a.prefix)})
+	b.dropped = append(b.dropped, a)
+}
+
 // Empty reports whether nothing is staged.
-func (b *Batch) Empty() bool { return len(b.pending) == 0 && len(b.meta) == 0 }
+func (b *Batch) Empty() bool {
+	return len(b.pending) == 0 && len(b.meta) == 0 && len(b.raw) == 0 && len(b.ranges) == 0
+}
 
 // Close discards whatever is staged.
 func (b *Batch) Close() {
 	clear(b.pending)
-	b.meta = nil
+	b.meta, b.raw, b.ranges, b.dropped = nil, nil, nil, nil
 }
 
 // Commit writes everything staged in one atomic Pebble batch, fsyncing the write-ahead log
@@ -97,6 +114,11 @@ func (b *Batch) Commit(sync bool) error {
 
 	pb := b.s.db.NewBatch()
 	defer pb.Close()
+	for _, r := range b.ranges {
+		if err := pb.DeleteRange(r.start, r.end, nil); err != nil {
+			return err
+		}
+	}
 	deltas := make(map[*Arrangement]int)
 	for _, k := range keys {
 		p := b.pending[k]
@@ -126,6 +148,11 @@ func (b *Batch) Commit(sync bool) error {
 			}
 		}
 	}
+	for _, r := range b.raw {
+		if err := pb.Set(r.key, r.value, nil); err != nil {
+			return err
+		}
+	}
 	for _, m := range b.meta {
 		var err error
 		if m.del {
@@ -145,6 +172,9 @@ func (b *Batch) Commit(sync bool) error {
 		return err
 	}
 	b.s.committed()
+	for _, a := range b.dropped {
+		a.n, a.nKnown = 0, true
+	}
 	for a, d := range deltas {
 		if a.nKnown {
 			a.n += d

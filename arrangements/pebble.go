@@ -340,3 +340,49 @@ type quietLogger struct{}
 func (quietLogger) Infof(string, ...any)              {}
 func (quietLogger) Errorf(format string, args ...any) { log.Printf("pebble: "+format, args...) }
 func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
+
+// ArrangementNames lists the arrangements that have entries, in name order.
+func (s *Store) ArrangementNames() ([]string, error) { return s.names(nsArrangement) }
+
+// HistoryNames lists the histories that have records, in name order.
+func (s *Store) HistoryNames() ([]string, error) { return s.names(nsHistory) }
+
+// names lists the distinct key-encoded names that follow the namespace byte ns.
+func (s *Store) names(ns byte) ([]string, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{ns}, UpperBound: []byte{ns + 1}})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for valid := it.First(); valid; {
+		d, _, err := dataflow.DecodeKey(it.Key()[1:])
+		if err != nil {
+			return nil, fmt.Errorf("arrangements: corrupt key %q: %w", it.Key(), err)
+		}
+		out = append(out, d.Str())
+		valid = it.SeekGE(bytesPrefixEnd(dataflow.AppendKey([]byte{ns}, d)))
+	}
+	return out, it.Error()
+}
+
+// ScanMeta calls fn for every metadata key that starts with prefix, in key order; key and
+// value are only valid during the call.
+func (s *Store) ScanMeta(prefix []byte, fn func(key, value []byte) error) error {
+	lower := append([]byte{nsMeta}, prefix...)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: bytesPrefixEnd(lower)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for valid := it.First(); valid; valid = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key()[1:], v); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}

@@ -22,7 +22,23 @@ type Options struct {
 	// SubscriberBuffer is how many epochs may wait for a subscriber (a TAIL) before it is cut
 	// off with an error instead of holding the engine back; 0 means 4096.
 	SubscriberBuffer int
+	// Retention is how much history is kept for feeds that resume from an LSN in the past
+	// (TAIL ... AS OF) and for readers of the change log; zero means DefaultRetention.
+	Retention Retention
+	// MaintenanceInterval is how often the view store is synced and history beyond the
+	// retention is truncated; 0 means one second.
+	MaintenanceInterval time.Duration
 }
+
+// Retention bounds the history kept: the transactions of the last For, or the last LSNs
+// transactions, whichever keeps more. Both zero keeps DefaultRetention.
+type Retention struct {
+	For  time.Duration
+	LSNs uint64
+}
+
+// DefaultRetention is the history kept unless Options.Retention says otherwise.
+const DefaultRetention = 24 * time.Hour
 
 // Column describes one column of a result.
 type Column struct {

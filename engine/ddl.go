@@ -330,18 +330,21 @@ func (e *Engine) createMaterializedView(tx *sources.Txn, st *sqlplan.CreateMater
 	if err != nil {
 		return nil, nil, err
 	}
-	v, err := e.buildView(st.Name, strings.TrimSpace(sql), q, tx)
+	seq := e.catSeq + 1
+	v, err := e.buildView(seq, st.Name, strings.TrimSpace(sql), q, tx)
 	if err != nil {
 		return nil, nil, err
 	}
 	v.refs = referencedNames(st.Query)
-	seq := e.catSeq + 1
 	if err := tx.PutCatalog(strings.ToLower(st.Name), kindMaterializedView, v.sql, seq); err != nil {
 		return nil, nil, err
 	}
 	return &Result{}, func() {
 		e.catSeq = seq
 		e.register(v)
+		if err := e.state.commitView(v); err != nil {
+			e.fail(err)
+		}
 	}, nil
 }
 
@@ -360,5 +363,9 @@ func (e *Engine) dropMaterializedView(tx *sources.Txn, name string, ifExists boo
 	if err := tx.DeleteCatalog(strings.ToLower(name)); err != nil {
 		return nil, nil, err
 	}
-	return &Result{}, func() { e.unregister(v) }, nil
+	return &Result{}, func() {
+		if err := e.state.dropView(v, e.unregister(v)); err != nil {
+			e.fail(err)
+		}
+	}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
 	"github.com/cdc-dev/cdc/sources"
+	"github.com/cdc-dev/cdc/sqlerr"
 )
 
 // Engine is an open data directory: storage, catalog, materialized views and subscriptions.
@@ -24,8 +25,17 @@ type Engine struct {
 	mu     sync.Mutex
 	writer chan struct{}
 	store  *sources.Store
+	state  *viewState
 	log    *slog.Logger
 	closed bool
+	// failed is set when the view store could not be written: views would fall behind the
+	// change log, so the engine refuses every statement until it is restarted.
+	failed error
+	// retention says how much history to keep for feeds that resume (AS OF).
+	retention Retention
+	// stop ends the maintenance loop; maintained is closed when it has ended.
+	stop       context.CancelFunc
+	maintained chan struct{}
 
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry
@@ -66,7 +76,17 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	store, err := sources.OpenStore(dir)
 	if err != nil {
-		return nil, fmt.Errorf("open storage in %s: %w", opts.Dir, err)
+		return nil, fmt.Errorf("the table storage %s cannot be opened (%w). It holds the tables and the change log: "+
+			"if it is damaged, restore the data directory from a backup", dir, err)
+	}
+	stateDir := ""
+	if opts.Dir != "" {
+		stateDir = filepath.Join(opts.Dir, "views")
+	}
+	state, err := openViewState(stateDir)
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -75,6 +95,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e := &Engine{
 		writer:  make(chan struct{}, 1),
 		store:   store,
+		state:   state,
 		log:     logger,
 		tables:  map[string]*table{},
 		views:   map[string]*view{},
@@ -87,11 +108,44 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if e.subscriberBuffer <= 0 {
 		e.subscriberBuffer = 4096
 	}
+	e.retention = opts.Retention
+	if e.retention == (Retention{}) {
+		e.retention = Retention{For: DefaultRetention}
+	}
 	if err := e.recover(ctx); err != nil {
+		state.close()
 		store.Close()
 		return nil, err
 	}
+	mctx, stop := context.WithCancel(context.Background())
+	e.stop, e.maintained = stop, make(chan struct{})
+	interval := opts.MaintenanceInterval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	go e.maintain(mctx, interval)
 	return e, nil
+}
+
+// fail stops the engine from serving after the view store could not be written, and
+// returns the error every statement gets from now on. Called with e.mu held.
+func (e *Engine) fail(err error) error {
+	if e.failed == nil {
+		e.failed = fmt.Errorf("the engine stopped serving because the view store could not be written (%w); "+
+			"restart it to replay the change log into the materialized views", err)
+		e.log.Error("view store failed", "lsn", e.lsn, "err", err)
+		for _, v := range e.order {
+			v.closeSubscribers(e.failed)
+		}
+	}
+	return e.failed
+}
+
+// failure returns why the engine stopped serving, or nil.
+func (e *Engine) failure() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failed
 }
 
 // Close stops the engine: subscriptions end and storage is closed. Sessions fail afterwards.
@@ -106,6 +160,8 @@ func (e *Engine) Close() error {
 		v.closeSubscribers(errEngineClosed)
 	}
 	e.mu.Unlock()
+	e.stop()
+	<-e.maintained
 	// Wait a little for an open write transaction to finish; one left open is abandoned
 	// (Genji rolls it back when the store closes).
 	select {
@@ -118,7 +174,13 @@ func (e *Engine) Close() error {
 		}
 		e.mu.Unlock()
 	}
-	return e.store.Close()
+	e.mu.Lock()
+	err := e.state.close()
+	e.mu.Unlock()
+	if serr := e.store.Close(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 // closeWait is how long Close waits for an open write transaction.
@@ -132,7 +194,15 @@ func (e *Engine) LSN() uint64 {
 }
 
 // ReadLog calls fn for every committed transaction of the change log after the given LSN, in
-// LSN order: the durable change stream that replicas and external consumers read.
+// LSN order: the durable change stream that replicas and external consumers read. Reading
+// from below the retained log is an error that names the oldest LSN available.
 func (e *Engine) ReadLog(after uint64, fn func(*changelogpb.Transaction) error) error {
+	oldest, err := e.store.OldestLSN()
+	if err != nil {
+		return err
+	}
+	if oldest > 0 && after+1 < oldest {
+		return sqlerr.New(sqlerr.WrongValue, "the change log after LSN %d is no longer retained: it starts at LSN %d, so reading may resume after LSN %d or later", after, oldest, oldest-1)
+	}
 	return e.store.ReadLog(after, fn)
 }

@@ -95,6 +95,9 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.e.failure(); err != nil {
+		return nil, err
+	}
 	stmt, err := sqlplan.Parse(sql)
 	if err != nil {
 		return nil, err
@@ -120,6 +123,8 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 		return s.e.showCreate(st.What, st.Name)
 	case *sqlplan.Explain:
 		return s.e.explain(st)
+	case *sqlplan.Verify:
+		return s.e.verify(ctx, st)
 	}
 	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported: %s", sql)
 }
@@ -349,9 +354,11 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 	}
 	res, apply, err := fn(s.txn.gtx)
 	if err != nil {
+		s.e.state.discard()
 		return nil, err
 	}
 	if err := s.txn.gtx.Commit(); err != nil {
+		s.e.state.discard()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// The catalog change is durable; now the engine's memory follows.
@@ -361,6 +368,9 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 	s.txn = nil
 	s.e.openTxn = nil
 	<-s.e.writer
+	if s.e.failed != nil {
+		return nil, s.e.failed
+	}
 	return res, nil
 }
 

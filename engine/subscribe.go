@@ -70,17 +70,21 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 		}
 		return nil, sqlerr.New(sqlerr.NoSuchTable, "Materialized view '%s' doesn't exist", name)
 	}
+	if e.failed != nil {
+		return nil, e.failed
+	}
+	var backlog []Batch
 	if opts.HasAsOf && opts.AsOf != v.frontier {
-		if opts.AsOf > v.frontier {
-			return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is beyond the log head %d", opts.AsOf, v.frontier)
+		var err error
+		if backlog, err = e.history(v, opts.AsOf); err != nil {
+			return nil, err
 		}
-		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest retained LSN %d of view %s", opts.AsOf, v.frontier, v.name)
 	}
 	if opts.Buffer <= 0 {
 		opts.Buffer = e.subscriberBuffer
 	}
 	s := &Subscription{
-		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+1),
+		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+1+2*len(backlog)+1),
 		done: make(chan struct{}), e: e, v: v,
 	}
 	s.columns = []Column{{Name: "lsn", Kind: dataflow.KindInt, SQLType: "BIGINT UNSIGNED"}, {Name: "diff", Kind: dataflow.KindInt, SQLType: "BIGINT"}}
@@ -88,19 +92,31 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 		s.columns = append(s.columns, Column{Name: "progressed", Kind: dataflow.KindInt, SQLType: "BOOLEAN"})
 	}
 	s.columns = append(s.columns, resultColumns(v.query.Columns())...)
+	start := v.frontier
+	if opts.HasAsOf {
+		start = opts.AsOf
+	}
 	if opts.Snapshot {
-		var snap []dataflow.Update
-		err := v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
-			snap = append(snap, dataflow.Update{Row: row, Time: v.frontier, Diff: c})
-			return true
-		})
+		snap, err := snapshotAsOf(v, backlog)
 		if err != nil {
 			return nil, err
 		}
-		s.ch <- Batch{LSN: v.frontier, Updates: snap}
+		for i := range snap {
+			snap[i].Time = start
+		}
+		s.ch <- Batch{LSN: start, Updates: snap}
 	}
 	if opts.Progress {
-		s.offer(Batch{LSN: v.frontier, Progress: true})
+		s.ch <- Batch{LSN: start, Progress: true}
+	}
+	for _, b := range backlog {
+		s.ch <- b
+		if opts.Progress {
+			s.ch <- Batch{LSN: b.LSN, Progress: true}
+		}
+	}
+	if opts.Progress && len(backlog) > 0 && backlog[len(backlog)-1].LSN != v.frontier {
+		s.ch <- Batch{LSN: v.frontier, Progress: true}
 	}
 	v.subs[s] = struct{}{}
 	go func() {
@@ -111,6 +127,49 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 		}
 	}()
 	return s, nil
+}
+
+// history returns a view's changes after asOf up to its frontier, one batch per LSN, for a
+// subscription that resumes. Called with e.mu held.
+func (e *Engine) history(v *view, asOf uint64) ([]Batch, error) {
+	if asOf > v.frontier {
+		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is beyond the log head %d", asOf, v.frontier)
+	}
+	if !e.state.durable() {
+		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest LSN available for view %s, %d: an engine without a data directory keeps no history", asOf, v.name, v.frontier)
+	}
+	oldest := max(v.created, e.state.historyFrom)
+	if asOf < oldest {
+		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest LSN available for view %s, %d: resume from %d or later, or start over with a snapshot", asOf, v.name, oldest, oldest)
+	}
+	var out []Batch
+	err := e.state.store.ReadHistory(v.historyName(), asOf, v.frontier, func(lsn uint64, us []dataflow.Update) error {
+		out = append(out, Batch{LSN: lsn, Updates: us})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read history of %s: %w", v.name, err)
+	}
+	return out, nil
+}
+
+// snapshotAsOf returns a view's contents before the changes of backlog: its contents at the
+// LSN a resuming subscription starts from.
+func snapshotAsOf(v *view, backlog []Batch) ([]dataflow.Update, error) {
+	var snap []dataflow.Update
+	err := v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
+		snap = append(snap, dataflow.Update{Row: row, Diff: c})
+		return true
+	})
+	if err != nil || len(backlog) == 0 {
+		return snap, err
+	}
+	for _, b := range backlog {
+		for _, u := range b.Updates {
+			snap = append(snap, dataflow.Update{Row: u.Row, Diff: -u.Diff})
+		}
+	}
+	return dataflow.Consolidate(snap), nil
 }
 
 // Columns returns TAIL's columns: lsn, diff, [progressed], then the view's.

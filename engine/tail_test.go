@@ -81,7 +81,7 @@ func TestSubscribeResumeAndErrors(t *testing.T) {
 	r2 := mustExec(t, s, `INSERT INTO t VALUES (2)`)
 	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d -1 1", r2.LSN), fmt.Sprintf("%d 1 2", r2.LSN))
 
-	if _, err := e.Subscribe(ctx, "v", engine.SubscribeOptions{AsOf: 1, HasAsOf: true}); err == nil || !strings.Contains(err.Error(), "oldest retained LSN") {
+	if _, err := e.Subscribe(ctx, "v", engine.SubscribeOptions{AsOf: 1, HasAsOf: true}); err == nil || !strings.Contains(err.Error(), "oldest LSN available for view v, 2") {
 		t.Fatalf("AS OF an LSN that is not retained: %v", err)
 	}
 	if _, err := e.Subscribe(ctx, "nope", engine.SubscribeOptions{}); err == nil {

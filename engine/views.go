@@ -14,6 +14,7 @@ import (
 
 // view is a materialized view: its dataflow, its contents and its subscribers.
 type view struct {
+	id       uint64 // catalog sequence number: names its stored state
 	name     string
 	sql      string
 	refs     []string // relations its query names
@@ -27,40 +28,129 @@ type view struct {
 	rows     int64  // rows in the contents, duplicates counted
 	epochs   uint64 // epochs that changed the view's inputs
 	rowsSent uint64 // rows delivered to subscribers
+	// created is the LSN the view's history starts at: it was built (or rebuilt) there.
+	created uint64
+	// fingerprint identifies the layout of its stored state; owned names its own
+	// arrangements (not the shared ones).
+	fingerprint string
+	owned       []string
 }
 
-// newArrangement makes the arrangement of an id; the one constructor to swap for Pebble.
-func newArrangement(id string) dataflow.Arrangement { return arrangements.NewMem(id) }
+// newView returns a view of a planned query, without its dataflow.
+func newView(id uint64, name, sql string, q *sqlplan.Query) *view {
+	return &view{id: id, name: name, sql: sql, query: q, sources: map[string]bool{},
+		subs: map[*Subscription]struct{}{}, shared: map[string]dataflow.Arrangement{}}
+}
+
+// checkMaterializable rejects queries a materialized view cannot maintain yet.
+func checkMaterializable(q *sqlplan.Query) error {
+	if q.Limit >= 0 || q.Offset > 0 {
+		return sqlerr.New(sqlerr.NotSupported, "LIMIT in a materialized view (top-k) is not supported yet")
+	}
+	return nil
+}
+
+// lowerRunning lowers a view's plan into the graph that maintains it, over the shared
+// arrangements already maintained (else new ones) and, for everything else, the
+// arrangements own(id) returns. It sets the view's graph, contents, owned names and
+// fingerprint.
+func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string) dataflow.Arrangement) error {
+	prefix := arrangementPrefix(v.id, v.name)
+	var names []string
+	g, err := sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
+		if !shared {
+			names = append(names, prefix+id)
+			v.owned = append(v.owned, prefix+id)
+			return own(prefix + id)
+		}
+		names = append(names, id)
+		a, ok := v.shared[id]
+		if !ok {
+			if s, ok := e.shared[id]; ok {
+				a = s.arr
+			} else {
+				a = own(id)
+			}
+			v.shared[id] = a
+		}
+		return a
+	})
+	if err != nil {
+		return err
+	}
+	v.graph = g
+	v.owned = append(v.owned, prefix+"contents")
+	v.contents = own(prefix + "contents")
+	for _, src := range sqlplan.Sources(plan) {
+		v.sources[src] = true
+	}
+	v.fingerprint = fingerprint(v.sql, g.Explain(), names)
+	return nil
+}
+
+// attachView brings back a view from the stored state of a data directory, without
+// recomputing it. It returns why not ("" when attached) if the state is missing or was
+// laid out differently.
+func (e *Engine) attachView(v *view) (string, error) {
+	if !e.state.durable() {
+		return "no stored state (in-memory engine)", nil
+	}
+	rec, ok, err := e.state.loadViewRecord(v.id)
+	if err != nil {
+		return "", fmt.Errorf("read stored state of materialized view %s: %w", v.name, err)
+	}
+	if !ok {
+		return "its stored state is missing", nil
+	}
+	plan, _ := sqlplan.VisiblePlan(v.query)
+	if err := e.lowerRunning(v, plan, e.state.arrangement); err != nil {
+		return "", err
+	}
+	if v.fingerprint != rec.fingerprint {
+		v.graph, v.owned, v.shared = nil, nil, map[string]dataflow.Arrangement{}
+		return "its stored state was laid out by a different plan", nil
+	}
+	v.rows, v.created, v.frontier = rec.rows, rec.created, e.state.frontier
+	return "", nil
+}
 
 // buildView plans, lowers and hydrates a materialized view at the current LSN without
-// registering it. reader reads the snapshot of tables.
-func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.Txn) (*view, error) {
-	if q.Limit >= 0 || q.Offset > 0 {
-		return nil, sqlerr.New(sqlerr.NotSupported, "LIMIT in a materialized view (top-k) is not supported yet")
+// registering it; its state is staged, for commitView. reader reads the snapshot of tables.
+func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn) (*view, error) {
+	if err := checkMaterializable(q); err != nil {
+		return nil, err
 	}
 	plan, _ := sqlplan.VisiblePlan(q)
-	// Hydrate with fresh arrangements for every id, so that shared arrangements that other
-	// views already maintain are not read while the new view's snapshot flows in.
+	v := newView(id, name, sql, q)
+	v.frontier, v.created = e.lsn, e.lsn
+	// Hydrate into the view's own arrangements and new shared ones; shared arrangements
+	// that other views already maintain are hydrated into temporary copies instead, so
+	// that they are not read while the new view's snapshot flows in.
 	fresh := map[string]dataflow.Arrangement{}
-	prefix := "view:" + strings.ToLower(name) + "/"
+	if err := e.lowerRunning(v, plan, func(name string) dataflow.Arrangement {
+		a := e.state.arrangement(name)
+		fresh[name] = a
+		return a
+	}); err != nil {
+		return nil, err
+	}
+	prefix := arrangementPrefix(id, name)
 	hydrating, err := sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
 		if !shared {
-			id = prefix + id
-		} else if a, ok := fresh[id]; ok {
-			return a // a self-join reads one collection by one key on both sides
+			return fresh[prefix+id]
 		}
-		a := newArrangement(id)
-		fresh[id] = a
+		if a, ok := fresh[id]; ok {
+			return a
+		}
+		a := arrangements.NewMem(id)
+		fresh[id] = a // a self-join reads one collection by one key on both sides
 		return a
 	})
 	if err != nil {
 		return nil, err
 	}
-	v := &view{name: name, sql: sql, query: q, sources: map[string]bool{}, subs: map[*Subscription]struct{}{},
-		contents: newArrangement(prefix + "contents"), frontier: e.lsn, shared: map[string]dataflow.Arrangement{}}
 	inputs := map[string][]dataflow.Update{}
-	for _, src := range sqlplan.Sources(plan) {
-		v.sources[src] = true
+	for src := range v.sources {
 		rows, err := e.snapshot(src, reader)
 		if err != nil {
 			return nil, err
@@ -81,27 +171,18 @@ func (e *Engine) buildView(name, sql string, q *sqlplan.Query, reader *sources.T
 		return nil, err
 	}
 	v.rows = sumDiffs(out)
-	// The graph that runs from now on uses the shared arrangements already maintained and
-	// the hydrated ones for everything else.
-	v.graph, err = sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
-		if !shared {
-			return fresh[prefix+id]
-		}
-		a := fresh[id]
-		if s, ok := e.shared[id]; ok {
-			a = s.arr
-		}
-		v.shared[id] = a
-		return a
-	})
-	if err != nil {
-		return nil, err
-	}
 	return v, nil
 }
 
-// register adds a built view to the engine and takes its shared arrangement references.
+// register adds a view to the engine and takes its shared arrangement references.
 func (e *Engine) register(v *view) {
+	e.views[strings.ToLower(v.name)] = v
+	e.order = append(e.order, v)
+	e.acquireShared(v)
+}
+
+// acquireShared takes the view's references to shared arrangements.
+func (e *Engine) acquireShared(v *view) {
 	for id, a := range v.shared {
 		s, ok := e.shared[id]
 		if !ok {
@@ -110,12 +191,11 @@ func (e *Engine) register(v *view) {
 		}
 		s.refs++
 	}
-	e.views[strings.ToLower(v.name)] = v
-	e.order = append(e.order, v)
 }
 
-// unregister removes a view and releases its shared arrangements.
-func (e *Engine) unregister(v *view) {
+// unregister removes a view, releases its shared arrangements and returns the names of
+// those nobody uses any more.
+func (e *Engine) unregister(v *view) []string {
 	delete(e.views, strings.ToLower(v.name))
 	for i, o := range e.order {
 		if o == v {
@@ -123,15 +203,18 @@ func (e *Engine) unregister(v *view) {
 			break
 		}
 	}
+	var unused []string
 	for id := range v.shared {
 		if s, ok := e.shared[id]; ok {
 			s.refs--
 			if s.refs <= 0 {
 				delete(e.shared, id)
+				unused = append(unused, id)
 			}
 		}
 	}
 	v.closeSubscribers(fmt.Errorf("materialized view %s was dropped", v.name))
+	return unused
 }
 
 // keyedByRow lays updates out as a view's contents: ordered by row, with an empty key.
@@ -220,6 +303,9 @@ func (e *Engine) runEpoch(lsn uint64, inputs map[string][]dataflow.Update) (*epo
 	ep := dataflow.NewEpoch(lsn, inputs)
 	res := &epochResult{ep: ep, changes: map[*view][]dataflow.Update{}}
 	for _, v := range e.order {
+		if v.graph == nil {
+			continue // waiting to be rebuilt (recover)
+		}
 		touched := false
 		for src := range v.sources {
 			if len(ep.Inputs[src]) > 0 {
@@ -246,12 +332,20 @@ func (e *Engine) runEpoch(lsn uint64, inputs map[string][]dataflow.Update) (*epo
 	return res, nil
 }
 
-// applyEpoch makes a computed epoch visible: arrangements, frontiers and subscribers.
+// applyEpoch makes a computed epoch visible: arrangements, frontiers and subscribers. An
+// error here means the view store could not be written after the change log was: the engine
+// stops serving (see fail) and a restart replays the log into the views.
 func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
-	if err := res.ep.Commit(); err != nil {
-		return err
-	}
 	e.lsn = lsn
+	if err := res.ep.Commit(); err != nil {
+		return e.fail(err)
+	}
+	for v, us := range res.changes {
+		v.rows += sumDiffs(us)
+	}
+	if err := e.state.commitEpoch(lsn, e.order, res.changes); err != nil {
+		return e.fail(err)
+	}
 	e.commits++
 	for _, t := range res.touched {
 		t.v.epochs++
@@ -259,7 +353,6 @@ func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
 	}
 	for _, v := range e.order {
 		v.frontier = lsn
-		v.rows += sumDiffs(res.changes[v])
 		v.publish(lsn, res.changes[v])
 	}
 	return nil

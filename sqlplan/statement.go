@@ -53,6 +53,13 @@ type Explain struct {
 	MaterializedView string                   // set for EXPLAIN MATERIALIZED VIEW name
 }
 
+// Verify is VERIFY [MATERIALIZED] VIEW name, or VERIFY [MATERIALIZED] VIEWS for every one:
+// recompute views from their tables and report differences.
+type Verify struct {
+	View string // empty: every materialized view
+}
+
+func (*Verify) isStatement()                 {}
 func (*Vitess) isStatement()                 {}
 func (*CreateMaterializedView) isStatement() {}
 func (*DropMaterializedView) isStatement()   {}
@@ -113,6 +120,25 @@ func Parse(sql string) (Statement, error) {
 		return s, nil
 	case w(0) == "tail":
 		return parseTail(sql[words[0].end:])
+	case w(0) == "verify":
+		at := 1
+		if w(1) == "materialized" {
+			at = 2
+		}
+		switch w(at) {
+		case "views":
+			if rest := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql[words[at].end:]), ";")); rest != "" {
+				return nil, syntaxError("VERIFY VIEWS takes no arguments")
+			}
+			return &Verify{}, nil
+		case "view":
+			name, more := identifier(sql[words[at].end:])
+			if name == "" || strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(more), ";")) != "" {
+				return nil, syntaxError("VERIFY VIEW takes one view name")
+			}
+			return &Verify{View: name}, nil
+		}
+		return nil, syntaxError("expected VERIFY VIEW name or VERIFY VIEWS")
 	case w(0) == "show" && (w(1) == "tables" || w(1) == "views" || (w(1) == "full" && w(2) == "tables")):
 		what := w(1)
 		if what == "full" {

@@ -11,7 +11,8 @@ const usage = `usage: cdc <command> [flags]
 commands:
   sql   run SQL on an embedded engine (interactive on a terminal, else statements from stdin)
   slt   run sqllogictest scripts: cdc slt [--mode query|view] FILE|DIR...
-  serve serve SQL over the MySQL protocol: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--user U] [--password P]
+  serve serve SQL over the MySQL protocol: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--user U] [--password P] [--log-retention 24h|N]
+  verify recompute materialized views from their tables and report differences: cdc verify [--data DIR] [VIEW...]
 `
 
 func main() {
@@ -26,6 +27,8 @@ func main() {
 		os.Exit(runSLT(os.Args[2:]))
 	case "serve":
 		os.Exit(runServe(os.Args[2:]))
+	case "verify":
+		os.Exit(runVerify(os.Args[2:]))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

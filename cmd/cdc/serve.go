@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -20,7 +21,13 @@ func runServe(args []string) int {
 	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
+	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	keep, err := engine.ParseRetention(*retention)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cdc:", err)
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -28,7 +35,7 @@ func runServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	metrics := server.NewMetrics()
-	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log, ObserveEpoch: metrics.ObserveEpoch})
+	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log, ObserveEpoch: metrics.ObserveEpoch, Retention: keep})
 	if err != nil {
 		log.Error("open engine", "dir", *dir, "err", err)
 		return 1

@@ -23,7 +23,13 @@ func runSQL(args []string) int {
 	password := fs.String("p", os.Getenv("CDC_PASSWORD"), "password, with --addr (default: $CDC_PASSWORD)")
 	exec := fs.String("e", "", "run these ;-separated statements and exit")
 	force := fs.Bool("force", false, "continue after errors")
+	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	keep, err := engine.ParseRetention(*retention)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cdc:", err)
 		return 2
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -45,7 +51,7 @@ func runSQL(args []string) int {
 		defer closeConn()
 		sh.Exec = exec
 	} else {
-		e, err := engine.Open(ctx, engine.Options{Dir: *dir})
+		e, err := engine.Open(ctx, engine.Options{Dir: *dir, Retention: keep})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
 			return 1

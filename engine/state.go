@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cdc-dev/cdc/arrangements"
+	"github.com/cdc-dev/cdc/dataflow"
+)
+
+// viewState keeps the engine's arrangements, view contents and view histories: in a Pebble
+// store for a data directory, in memory otherwise.
+//
+// With Pebble, every change of an epoch (arrangement deltas of every view, each changed
+// view's delta in its history, its row count and the new frontier) is staged in one batch
+// and committed at once, so after a crash the store holds every view as of the same LSN.
+// Batches are written without fsync: the change log in Genji is the durable truth and a
+// restart replays it from the stored frontier. The maintenance loop syncs the store and
+// remembers the frontier it synced, below which the log may be truncated.
+//
+// Used with Engine.mu held.
+type viewState struct {
+	store *arrangements.Store // nil: memory
+	batch *arrangements.Batch
+	// frontier is the LSN every stored view is complete to (committed, maybe not synced).
+	frontier uint64
+	// synced is the frontier of the last synced batch.
+	synced uint64
+	// historyFrom is the oldest LSN a feed may resume from: histories hold the changes
+	// after it.
+	historyFrom uint64
+}
+
+// Metadata keys of the Pebble store.
+var (
+	metaFormat      = []byte("format")
+	metaFrontier    = []byte("frontier")
+	metaHistoryFrom = []byte("history-from")
+	metaViewPrefix  = []byte("view/")
+)
+
+// stateFormat names the layout of the Pebble store. A store written in another layout is
+// refused at start-up.
+const stateFormat = "cdc-views-1"
+
+// openViewState opens the Pebble store in dir, or a memory state for dir "".
+func openViewState(dir string) (*viewState, error) {
+	if dir == "" {
+		return &viewState{}, nil
+	}
+	store, err := arrangements.OpenStore(dir)
+	if err != nil {
+		return nil, fmt.Errorf("the view store %s cannot be opened (%w). It holds only derived state: "+
+			"move it away and start again to rebuild every materialized view from its tables", dir, err)
+	}
+	st := &viewState{store: store, batch: store.NewBatch()}
+	if err := st.load(dir); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *viewState) load(dir string) error {
+	format, ok, err := st.store.GetMeta(metaFormat)
+	if err != nil {
+		return fmt.Errorf("read view store %s: %w", dir, err)
+	}
+	if !ok {
+		names, err := st.store.ArrangementNames()
+		if err != nil {
+			return fmt.Errorf("read view store %s: %w", dir, err)
+		}
+		if len(names) > 0 {
+			return fmt.Errorf("the view store %s has no format marker: it was not written by cdc", dir)
+		}
+		b := st.store.NewBatch()
+		b.SetMeta(metaFormat, []byte(stateFormat))
+		return b.Commit(true)
+	}
+	if string(format) != stateFormat {
+		return fmt.Errorf("the view store %s has format %q and this build reads %q: "+
+			"move it away and start again to rebuild every materialized view from its tables", dir, format, stateFormat)
+	}
+	if st.frontier, err = st.uint64Meta(metaFrontier); err != nil {
+		return fmt.Errorf("read view store %s: %w", dir, err)
+	}
+	if st.historyFrom, err = st.uint64Meta(metaHistoryFrom); err != nil {
+		return fmt.Errorf("read view store %s: %w", dir, err)
+	}
+	st.synced = st.frontier
+	return nil
+}
+
+func (st *viewState) uint64Meta(key []byte) (uint64, error) {
+	v, ok, err := st.store.GetMeta(key)
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("corrupt metadata %s", key)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (st *viewState) close() error {
+	if st.store == nil {
+		return nil
+	}
+	err := st.store.Flush()
+	if cerr := st.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// durable reports whether views outlive the process.
+func (st *viewState) durable() bool { return st.store != nil }
+
+// arrangement returns the arrangement called name: Pebble-backed (its changes staged in the
+// epoch batch) or in memory.
+func (st *viewState) arrangement(name string) dataflow.Arrangement {
+	if st.store == nil {
+		return arrangements.NewMem(name)
+	}
+	return st.batch.Arrangement(name)
+}
+
+// discard drops whatever is staged and not committed.
+func (st *viewState) discard() {
+	if st.store != nil {
+		st.batch.Close()
+	}
+}
+
+// commitEpoch commits the staged arrangement changes of an epoch with each changed view's
+// delta, its row count (already updated) and the new frontier.
+func (st *viewState) commitEpoch(lsn uint64, views []*view, changes map[*view][]dataflow.Update) error {
+	if st.store == nil {
+		return nil
+	}
+	for _, v := range views {
+		if us := changes[v]; len(us) > 0 {
+			st.batch.AppendHistory(v.historyName(), lsn, us)
+			st.batch.SetMeta(v.metaKey(), v.record(v.rows))
+		}
+	}
+	st.batch.SetMeta(metaFrontier, beUint64(lsn))
+	if err := st.batch.Commit(false); err != nil {
+		return fmt.Errorf("write epoch %d to the view store: %w", lsn, err)
+	}
+	st.frontier = lsn
+	return nil
+}
+
+// commitView commits a new view's hydrated state and its record. The view was built at the
+// log head, where every other view is too, so that is the store's frontier.
+func (st *viewState) commitView(v *view) error {
+	if st.store == nil {
+		return nil
+	}
+	st.batch.SetMeta(v.metaKey(), v.record(v.rows))
+	st.batch.SetMeta(metaFrontier, beUint64(v.frontier))
+	if err := st.batch.Commit(false); err != nil {
+		return fmt.Errorf("write materialized view %s to the view store: %w", v.name, err)
+	}
+	st.frontier = v.frontier
+	return nil
+}
+
+// dropView deletes a view's state and the shared arrangements nobody uses any more.
+func (st *viewState) dropView(v *view, unusedShared []string) error {
+	if st.store == nil {
+		return nil
+	}
+	for _, name := range v.owned {
+		st.batch.DeleteArrangement(name)
+	}
+	for _, name := range unusedShared {
+		st.batch.DeleteArrangement(name)
+	}
+	st.batch.DeleteHistory(v.historyName())
+	st.batch.DeleteMeta(v.metaKey())
+	if err := st.batch.Commit(false); err != nil {
+		return fmt.Errorf("delete materialized view %s from the view store: %w", v.name, err)
+	}
+	return nil
+}
+
+// viewRecord is what the store keeps about a view besides its arrangements.
+type viewRecord struct {
+	created     uint64 // LSN its history starts at
+	rows        int64
+	fingerprint string
+}
+
+// loadViewRecord reads the record of the view with catalog id, if there is one.
+func (st *viewState) loadViewRecord(id uint64) (viewRecord, bool, error) {
+	v, ok, err := st.store.GetMeta(viewMetaKey(id))
+	if err != nil || !ok {
+		return viewRecord{}, false, err
+	}
+	created, n := binary.Uvarint(v)
+	if n <= 0 {
+		return viewRecord{}, false, errors.New("corrupt view record")
+	}
+	rows, m := binary.Varint(v[n:])
+	if m <= 0 {
+		return viewRecord{}, false, errors.New("corrupt view record")
+	}
+	return viewRecord{created: created, rows: rows, fingerprint: string(v[n+m:])}, true, nil
+}
+
+func viewMetaKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), metaViewPrefix...), id)
+}
+
+func (v *view) metaKey() []byte { return viewMetaKey(v.id) }
+
+// historyName names the view's history in the store.
+func (v *view) historyName() string { return fmt.Sprintf("mv%d", v.id) }
+
+// record encodes the view's record with the given row count.
+func (v *view) record(rows int64) []byte {
+	b := binary.AppendUvarint(nil, v.created)
+	b = binary.AppendVarint(b, rows)
+	return append(b, v.fingerprint...)
+}
+
+// arrangementPrefix is the prefix of the names of a view's own arrangements. The catalog id
+// makes it unique: a view dropped and created again under the same name never meets the
+// state of its predecessor.
+func arrangementPrefix(id uint64, name string) string {
+	return fmt.Sprintf("view:%s#%d/", strings.ToLower(name), id)
+}
+
+// fingerprint identifies the layout of a view's stored state: the same query lowered the
+// same way into arrangements of the same names. Stored state with another fingerprint
+// (another build's planner, say) is not used.
+func fingerprint(sql, explain string, names []string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n%s", stateFormat, sql, explain, strings.Join(names, "\n"))
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// beUint64 encodes a metadata number.
+func beUint64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
