@@ -25,6 +25,13 @@ type Options struct {
 	// Retention is how much history is kept for feeds that resume from an LSN in the past
 	// (TAIL ... AS OF) and for readers of the change log; zero means DefaultRetention.
 	Retention Retention
+	// InMemoryViews keeps arrangements and view contents in memory even with a Dir: views
+	// are then recomputed from their tables at every start. For benchmarks that compare
+	// the two.
+	InMemoryViews bool
+	// HydrationStep is how many source rows one step of a new view's hydration takes: the
+	// bound on the memory hydration needs, whatever the size of the tables. 0 means 50,000.
+	HydrationStep int
 	// MaintenanceInterval is how often the view store is synced and history beyond the
 	// retention is truncated; 0 means one second.
 	MaintenanceInterval time.Duration

@@ -336,10 +336,12 @@ func (e *Engine) createMaterializedView(tx *sources.Txn, st *sqlplan.CreateMater
 		return nil, nil, err
 	}
 	v.refs = referencedNames(st.Query)
+	e.pendingView = v
 	if err := tx.PutCatalog(strings.ToLower(st.Name), kindMaterializedView, v.sql, seq); err != nil {
 		return nil, nil, err
 	}
 	return &Result{}, func() {
+		e.pendingView = nil
 		e.catSeq = seq
 		e.register(v)
 		if err := e.state.commitView(v); err != nil {

@@ -79,7 +79,12 @@ func TestDifferentialPebble(t *testing.T) {
 // catch up by replaying the change log.
 func runDifferential(t *testing.T, seed int64, txns int, dir string, reopenEvery int) {
 	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{Dir: dir})
+	// On a data directory, views also hydrate in many small steps.
+	opts := engine.Options{Dir: dir}
+	if dir != "" {
+		opts.HydrationStep = 3
+	}
+	e, err := engine.Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +150,8 @@ func runDifferential(t *testing.T, seed int64, txns int, dir string, reopenEvery
 				t.Fatal(err)
 			}
 			var logs strings.Builder
-			logger := slog.New(slog.NewTextHandler(&logs, nil))
-			if e, err = engine.Open(ctx, engine.Options{Dir: dir, Logger: logger}); err != nil {
+			opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			if e, err = engine.Open(ctx, opts); err != nil {
 				t.Fatalf("reopen: %v", err)
 			}
 			if strings.Contains(logs.String(), "recomputed") {

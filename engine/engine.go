@@ -31,6 +31,8 @@ type Engine struct {
 	// failed is set when the view store could not be written: views would fall behind the
 	// change log, so the engine refuses every statement until it is restarted.
 	failed error
+	// hydrationStep is Options.HydrationStep.
+	hydrationStep int
 	// retention says how much history to keep for feeds that resume (AS OF).
 	retention Retention
 	// stop ends the maintenance loop; maintained is closed when it has ended.
@@ -54,6 +56,9 @@ type Engine struct {
 	// openTxn is the Genji transaction of the session holding writer, rolled back by Close
 	// if that session never ends it.
 	openTxn *sources.Txn
+	// pendingView is a materialized view built by a DDL statement that has not committed:
+	// its hydrated state is deleted if the statement fails.
+	pendingView *view
 	// pendingIndexes collects the indexes a DDL statement creates until it commits.
 	pendingIndexes [][2]string
 }
@@ -80,7 +85,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			"if it is damaged, restore the data directory from a backup", dir, err)
 	}
 	stateDir := ""
-	if opts.Dir != "" {
+	if opts.Dir != "" && !opts.InMemoryViews {
 		stateDir = filepath.Join(opts.Dir, "views")
 	}
 	state, err := openViewState(stateDir)
@@ -107,6 +112,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e.subscriberBuffer = opts.SubscriberBuffer
 	if e.subscriberBuffer <= 0 {
 		e.subscriberBuffer = 4096
+	}
+	e.hydrationStep = opts.HydrationStep
+	if e.hydrationStep <= 0 {
+		e.hydrationStep = 50_000
 	}
 	e.retention = opts.Retention
 	if e.retention == (Retention{}) {

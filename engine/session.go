@@ -354,11 +354,11 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 	}
 	res, apply, err := fn(s.txn.gtx)
 	if err != nil {
-		s.e.state.discard()
+		s.e.abandonDDL()
 		return nil, err
 	}
 	if err := s.txn.gtx.Commit(); err != nil {
-		s.e.state.discard()
+		s.e.abandonDDL()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	// The catalog change is durable; now the engine's memory follows.

@@ -157,6 +157,27 @@ func (st *viewState) commitEpoch(lsn uint64, views []*view, changes map[*view][]
 	return nil
 }
 
+// commitStep commits the staged state of one hydration step of a view not yet registered.
+func (st *viewState) commitStep() error {
+	if st.store == nil {
+		return nil
+	}
+	return st.batch.Commit(false)
+}
+
+// deleteArrangements deletes arrangements (of a view whose hydration failed, or temporary
+// ones); a failure only leaves garbage that the next start-up collects.
+func (st *viewState) deleteArrangements(names []string) {
+	if st.store == nil || len(names) == 0 {
+		return
+	}
+	st.batch.Close()
+	for _, n := range names {
+		st.batch.DeleteArrangement(n)
+	}
+	_ = st.batch.Commit(false)
+}
+
 // commitView commits a new view's hydrated state and its record. The view was built at the
 // log head, where every other view is too, so that is the store's frontier.
 func (st *viewState) commitView(v *view) error {

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/cdc-dev/cdc/arrangements"
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sources"
 	"github.com/cdc-dev/cdc/sqlerr"
@@ -135,6 +135,7 @@ func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader
 		return nil, err
 	}
 	prefix := arrangementPrefix(id, name)
+	var temps []string
 	hydrating, err := sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
 		if !shared {
 			return fresh[prefix+id]
@@ -142,36 +143,100 @@ func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader
 		if a, ok := fresh[id]; ok {
 			return a
 		}
-		a := arrangements.NewMem(id)
+		temp := "hydrate:" + prefix + id
+		temps = append(temps, temp)
+		a := e.state.arrangement(temp)
 		fresh[id] = a // a self-join reads one collection by one key on both sides
 		return a
 	})
 	if err != nil {
 		return nil, err
 	}
-	inputs := map[string][]dataflow.Update{}
-	for src := range v.sources {
-		rows, err := e.snapshot(src, reader)
-		if err != nil {
-			return nil, err
+	if err := e.hydrate(v, hydrating, reader); err != nil {
+		// Chunks already written must not stay behind.
+		var drop []string
+		for n := range fresh {
+			if _, shared := e.shared[n]; !shared {
+				drop = append(drop, n)
+			}
 		}
-		inputs[src] = rows
-	}
-	ep := dataflow.NewEpoch(e.lsn, inputs)
-	ep.Hydrate = true
-	out, err := hydrating.Step(ep)
-	if err != nil {
+		e.state.deleteArrangements(append(drop, temps...))
 		return nil, err
 	}
-	if err := checkNonNegative(name, out); err != nil {
-		return nil, err
-	}
-	ep.Stage(v.contents, keyedByRow(out))
-	if err := ep.Commit(); err != nil {
-		return nil, err
-	}
-	v.rows = sumDiffs(out)
+	e.state.deleteArrangements(temps)
 	return v, nil
+}
+
+// hydrate feeds the current contents of a new view's sources through its hydrating graph,
+// in steps of at most e.hydrationStep rows, each an ordinary incremental epoch at the current
+// LSN (the first marked Hydrate). Steps are committed as they go, so a view store never
+// holds a whole snapshot in memory.
+func (e *Engine) hydrate(v *view, g *dataflow.Graph, reader *sources.Txn) error {
+	first := true
+	step := func(src string, rows []dataflow.Update) error {
+		inputs := map[string][]dataflow.Update{}
+		if src != "" {
+			inputs[src] = rows
+		}
+		ep := dataflow.NewEpoch(e.lsn, inputs)
+		ep.Hydrate, first = first, false
+		out, err := g.Step(ep)
+		if err != nil {
+			return err
+		}
+		ep.Stage(v.contents, keyedByRow(out))
+		if err := ep.Commit(); err != nil {
+			return err
+		}
+		v.rows += sumDiffs(out)
+		return e.state.commitStep()
+	}
+	srcs := make([]string, 0, len(v.sources))
+	for src := range v.sources {
+		srcs = append(srcs, src)
+	}
+	slices.Sort(srcs)
+	for _, src := range srcs {
+		var chunk []dataflow.Update
+		err := e.scanSource(src, reader, func(u dataflow.Update) error {
+			chunk = append(chunk, u)
+			if len(chunk) < e.hydrationStep {
+				return nil
+			}
+			err := step(src, chunk)
+			chunk = chunk[:0]
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if len(chunk) > 0 {
+			if err := step(src, chunk); err != nil {
+				return err
+			}
+		}
+	}
+	if first {
+		return step("", nil) // no rows anywhere: constants and global aggregates still emit
+	}
+	return nil
+}
+
+// abandonDDL drops the view state a failed DDL statement staged or wrote.
+func (e *Engine) abandonDDL() {
+	e.state.discard()
+	v := e.pendingView
+	if v == nil {
+		return
+	}
+	e.pendingView = nil
+	names := slices.Clone(v.owned)
+	for id := range v.shared {
+		if _, ok := e.shared[id]; !ok {
+			names = append(names, id)
+		}
+	}
+	e.state.deleteArrangements(names)
 }
 
 // register adds a view to the engine and takes its shared arrangement references.
@@ -226,49 +291,48 @@ func keyedByRow(us []dataflow.Update) []dataflow.KeyedUpdate {
 	return out
 }
 
-// checkNonNegative guards the invariant that a collection never has negative counts.
-func checkNonNegative(name string, us []dataflow.Update) error {
-	for _, u := range us {
-		if u.Diff < 0 {
-			return fmt.Errorf("internal error: view %s would hold a row %d times", name, u.Diff)
-		}
-	}
-	return nil
-}
-
 // snapshot returns the current contents of a source as +count updates at the current LSN.
 func (e *Engine) snapshot(src string, reader *sources.Txn) ([]dataflow.Update, error) {
-	kind, name, _ := strings.Cut(src, ":")
 	var out []dataflow.Update
+	err := e.scanSource(src, reader, func(u dataflow.Update) error {
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+// scanSource calls fn with each row of a source as a +count update at the current LSN.
+func (e *Engine) scanSource(src string, reader *sources.Txn, fn func(dataflow.Update) error) error {
+	kind, name, _ := strings.Cut(src, ":")
 	switch kind {
 	case "table":
 		t, ok := e.tables[name]
 		if !ok {
-			return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+			return sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
 		}
 		err := reader.Scan(t.schema, func(_ []byte, row dataflow.Row) error {
-			out = append(out, dataflow.Update{Row: row, Time: e.lsn, Diff: 1})
-			return nil
+			return fn(dataflow.Update{Row: row, Time: e.lsn, Diff: 1})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("scan %s: %w", name, err)
+			return fmt.Errorf("scan %s: %w", name, err)
 		}
+		return nil
 	case "view":
 		v, ok := e.views[name]
 		if !ok {
-			return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+			return sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
 		}
+		var fnErr error
 		err := v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
-			out = append(out, dataflow.Update{Row: row, Time: e.lsn, Diff: c})
-			return true
+			fnErr = fn(dataflow.Update{Row: row, Time: e.lsn, Diff: c})
+			return fnErr == nil
 		})
-		if err != nil {
-			return nil, err
+		if fnErr != nil {
+			return fnErr
 		}
-	default:
-		return nil, fmt.Errorf("unknown source %q", src)
+		return err
 	}
-	return out, nil
+	return fmt.Errorf("unknown source %q", src)
 }
 
 // viewRows returns a view's rows, each repeated by its count.
