@@ -431,3 +431,32 @@ func damageManifest(t *testing.T, dir string) {
 		t.Fatalf("no MANIFEST in %s", dir)
 	}
 }
+
+// TestResumeLongGap resumes over more history than one page, with progress rows and live
+// changes arriving meanwhile.
+func TestResumeLongGap(t *testing.T) {
+	dir := t.TempDir()
+	e, _ := reopen(t, nil, dir, engine.Options{})
+	s := e.NewSession()
+	mustExec(t, s, `CREATE TABLE t (k INT PRIMARY KEY, g INT)`)
+	mustExec(t, s, `CREATE MATERIALIZED VIEW v AS SELECT k FROM t WHERE g = 0`)
+	start := e.LSN()
+	const n = 700
+	for i := 1; i <= n; i++ {
+		mustExec(t, s, fmt.Sprintf(`INSERT INTO t VALUES (%d, %d)`, i, i%2)) // odd LSNs do not change v
+	}
+	sub, err := e.Subscribe(context.Background(), "v", engine.SubscribeOptions{AsOf: start, HasAsOf: true, Progress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	live := mustExec(t, s, `INSERT INTO t VALUES (1000, 0)`)
+	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d NULL 1 NULL", start))
+	for i := 2; i <= n; i += 2 {
+		lsn := start + uint64(i)
+		expectRows(t, nextRows(t, sub), fmt.Sprintf("%d 1 0 %d", lsn, i))
+		expectRows(t, nextRows(t, sub), fmt.Sprintf("%d NULL 1 NULL", lsn))
+	}
+	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d 1 0 1000", live.LSN))
+	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d NULL 1 NULL", live.LSN))
+}

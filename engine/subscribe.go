@@ -54,6 +54,9 @@ type Subscription struct {
 	err      error
 	e        *Engine
 	v        *view
+	// catchUp is set while a subscription that resumed from the past reads history; only
+	// Next uses it.
+	catchUp *historyCursor
 }
 
 // Subscribe starts a subscription to a materialized view.
@@ -73,18 +76,19 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 	if e.failed != nil {
 		return nil, e.failed
 	}
-	var backlog []Batch
-	if opts.HasAsOf && opts.AsOf != v.frontier {
-		var err error
-		if backlog, err = e.history(v, opts.AsOf); err != nil {
+	start := v.frontier
+	catching := opts.HasAsOf && opts.AsOf != v.frontier
+	if catching {
+		if err := e.checkHistory(v, opts.AsOf); err != nil {
 			return nil, err
 		}
+		start = opts.AsOf
 	}
 	if opts.Buffer <= 0 {
 		opts.Buffer = e.subscriberBuffer
 	}
 	s := &Subscription{
-		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+1+2*len(backlog)+1),
+		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+3),
 		done: make(chan struct{}), e: e, v: v,
 	}
 	s.columns = []Column{{Name: "lsn", Kind: dataflow.KindInt, SQLType: "BIGINT UNSIGNED"}, {Name: "diff", Kind: dataflow.KindInt, SQLType: "BIGINT"}}
@@ -92,31 +96,24 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 		s.columns = append(s.columns, Column{Name: "progressed", Kind: dataflow.KindInt, SQLType: "BOOLEAN"})
 	}
 	s.columns = append(s.columns, resultColumns(v.query.Columns())...)
-	start := v.frontier
-	if opts.HasAsOf {
-		start = opts.AsOf
-	}
+	// head is what comes before the changes after start.
+	var head []Batch
 	if opts.Snapshot {
-		snap, err := snapshotAsOf(v, backlog)
+		snap, err := e.snapshotAsOf(v, start)
 		if err != nil {
 			return nil, err
 		}
-		for i := range snap {
-			snap[i].Time = start
-		}
-		s.ch <- Batch{LSN: start, Updates: snap}
+		head = append(head, Batch{LSN: start, Updates: snap})
 	}
 	if opts.Progress {
-		s.ch <- Batch{LSN: start, Progress: true}
+		head = append(head, Batch{LSN: start, Progress: true})
 	}
-	for _, b := range backlog {
-		s.ch <- b
-		if opts.Progress {
-			s.ch <- Batch{LSN: b.LSN, Progress: true}
+	if catching {
+		s.catchUp = &historyCursor{after: start, upTo: v.frontier, queue: head}
+	} else {
+		for _, b := range head {
+			s.ch <- b
 		}
-	}
-	if opts.Progress && len(backlog) > 0 && backlog[len(backlog)-1].LSN != v.frontier {
-		s.ch <- Batch{LSN: v.frontier, Progress: true}
 	}
 	v.subs[s] = struct{}{}
 	go func() {
@@ -129,45 +126,113 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 	return s, nil
 }
 
-// history returns a view's changes after asOf up to its frontier, one batch per LSN, for a
-// subscription that resumes. Called with e.mu held.
-func (e *Engine) history(v *view, asOf uint64) ([]Batch, error) {
+// checkHistory fails unless a subscription may resume from asOf: the view's history holds
+// every change after it. Called with e.mu held.
+func (e *Engine) checkHistory(v *view, asOf uint64) error {
 	if asOf > v.frontier {
-		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is beyond the log head %d", asOf, v.frontier)
+		return sqlerr.New(sqlerr.WrongValue, "AS OF %d is beyond the log head %d", asOf, v.frontier)
 	}
 	if !e.state.durable() {
-		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest LSN available for view %s, %d: an engine without a data directory keeps no history", asOf, v.name, v.frontier)
+		return sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest LSN available for view %s, %d: an engine without a data directory keeps no history", asOf, v.name, v.frontier)
 	}
-	oldest := max(v.created, e.state.historyFrom)
-	if asOf < oldest {
-		return nil, sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest LSN available for view %s, %d: resume from %d or later, or start over with a snapshot", asOf, v.name, oldest, oldest)
+	if oldest := max(v.created, e.state.historyFrom); asOf < oldest {
+		return sqlerr.New(sqlerr.WrongValue, "AS OF %d is before the oldest LSN available for view %s, %d: resume from %d or later, or start over with a snapshot", asOf, v.name, oldest, oldest)
 	}
-	var out []Batch
-	err := e.state.store.ReadHistory(v.historyName(), asOf, v.frontier, func(lsn uint64, us []dataflow.Update) error {
-		out = append(out, Batch{LSN: lsn, Updates: us})
+	return nil
+}
+
+// historyCursor is the catching-up part of a subscription that resumes from an LSN in the
+// past: the view's history is read from the view store a page at a time, as the subscriber
+// reads, so that a long gap costs no memory; live batches wait in the channel meanwhile.
+type historyCursor struct {
+	after uint64  // the last LSN read from the history
+	upTo  uint64  // the view's frontier when the subscription started: live batches follow
+	queue []Batch // read and not yet delivered
+}
+
+// historyPage is how many history records one read takes.
+const historyPage = 256
+
+var errPageFull = errors.New("page full")
+
+// nextCaughtUp returns the next batch of the catch-up, or false once it is over.
+func (s *Subscription) nextCaughtUp() (Batch, bool, error) {
+	c := s.catchUp
+	for len(c.queue) == 0 {
+		select {
+		case <-s.done:
+			s.catchUp = nil // ended (closed, view dropped): say why, like a live subscription
+			return Batch{}, false, nil
+		default:
+		}
+		if c.after >= c.upTo {
+			s.catchUp = nil
+			return Batch{}, false, nil
+		}
+		if err := s.e.readHistoryPage(s, c); err != nil {
+			return Batch{}, false, err
+		}
+	}
+	b := c.queue[0]
+	c.queue = c.queue[1:]
+	return b, true, nil
+}
+
+// readHistoryPage reads the next page of a catching-up subscription's history.
+func (e *Engine) readHistoryPage(s *Subscription, c *historyCursor) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errEngineClosed
+	}
+	if e.state.historyFrom > c.after {
+		return sqlerr.New(sqlerr.WrongValue, "the history of %s after LSN %d was truncated (retention) while the subscriber caught up: resume from %d or later, or start over with a snapshot", s.view, c.after, e.state.historyFrom)
+	}
+	n := 0
+	from := c.after
+	err := e.state.store.ReadHistory(s.v.historyName(), c.after, c.upTo, func(lsn uint64, us []dataflow.Update) error {
+		c.queue = append(c.queue, Batch{LSN: lsn, Updates: us})
+		if s.progress {
+			c.queue = append(c.queue, Batch{LSN: lsn, Progress: true})
+		}
+		c.after = lsn
+		if n++; n >= historyPage {
+			return errPageFull
+		}
+		return nil
+	})
+	if errors.Is(err, errPageFull) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read history of %s after LSN %d: %w", s.view, from, err)
+	}
+	if s.progress && c.after != c.upTo {
+		c.queue = append(c.queue, Batch{LSN: c.upTo, Progress: true})
+	}
+	c.after = c.upTo
+	return nil
+}
+
+// snapshotAsOf returns a view's contents at asOf (at most its frontier): its contents less
+// the changes of its history after asOf. Called with e.mu held.
+func (e *Engine) snapshotAsOf(v *view, asOf uint64) ([]dataflow.Update, error) {
+	var snap []dataflow.Update
+	err := v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
+		snap = append(snap, dataflow.Update{Row: row, Time: asOf, Diff: c})
+		return true
+	})
+	if err != nil || asOf == v.frontier {
+		return snap, err
+	}
+	err = e.state.store.ReadHistory(v.historyName(), asOf, v.frontier, func(_ uint64, us []dataflow.Update) error {
+		for _, u := range us {
+			snap = append(snap, dataflow.Update{Row: u.Row, Time: asOf, Diff: -u.Diff})
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read history of %s: %w", v.name, err)
-	}
-	return out, nil
-}
-
-// snapshotAsOf returns a view's contents before the changes of backlog: its contents at the
-// LSN a resuming subscription starts from.
-func snapshotAsOf(v *view, backlog []Batch) ([]dataflow.Update, error) {
-	var snap []dataflow.Update
-	err := v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
-		snap = append(snap, dataflow.Update{Row: row, Diff: c})
-		return true
-	})
-	if err != nil || len(backlog) == 0 {
-		return snap, err
-	}
-	for _, b := range backlog {
-		for _, u := range b.Updates {
-			snap = append(snap, dataflow.Update{Row: u.Row, Diff: -u.Diff})
-		}
 	}
 	return dataflow.Consolidate(snap), nil
 }
@@ -178,6 +243,16 @@ func (s *Subscription) Columns() []Column { return s.columns }
 // Next waits for the next batch. Once the subscription has ended and every delivered batch
 // was read, it returns why it ended (ErrSubscriptionClosed after Close), or ctx's error.
 func (s *Subscription) Next(ctx context.Context) (Batch, error) {
+	if s.catchUp != nil {
+		b, ok, err := s.nextCaughtUp()
+		if err != nil {
+			s.end(err)
+			return Batch{}, err
+		}
+		if ok {
+			return b, nil
+		}
+	}
 	select {
 	case b := <-s.ch:
 		return b, nil
