@@ -10,7 +10,12 @@ type Stats struct {
 	LogHead  uint64 // LSN of the last committed transaction
 	Commits  uint64 // committed write transactions since Open
 	Sessions int64  // open sessions
-	Views    []ViewStats
+	// SyncedLSN is the frontier of the last view store batch synced to disk: a crash
+	// replays the log after it at most. HistoryFrom is the oldest LSN feeds may resume from
+	// (retention). Both are 0 for an engine without a data directory.
+	SyncedLSN   uint64
+	HistoryFrom uint64
+	Views       []ViewStats
 }
 
 // ViewStats describes one materialized view.
@@ -28,6 +33,9 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := Stats{LogHead: e.lsn, Commits: e.commits, Sessions: e.sessions.Load()}
+	if e.state.durable() {
+		st.SyncedLSN, st.HistoryFrom = e.state.synced, e.state.historyFrom
+	}
 	for _, v := range e.order {
 		st.Views = append(st.Views, ViewStats{
 			Name: v.name, Frontier: v.frontier, Rows: v.rows, Epochs: v.epochs,

@@ -111,6 +111,8 @@ var (
 	descLogHead     = prometheus.NewDesc("cdc_log_head_lsn", "LSN of the last committed transaction.", nil, nil)
 	descCommits     = prometheus.NewDesc("cdc_commits_total", "Committed write transactions since start.", nil, nil)
 	descSessions    = prometheus.NewDesc("cdc_sessions", "Open sessions.", nil, nil)
+	descSynced      = prometheus.NewDesc("cdc_view_store_synced_lsn", "Frontier of the last view store batch synced to disk.", nil, nil)
+	descHistoryFrom = prometheus.NewDesc("cdc_history_oldest_lsn", "Oldest LSN a feed may resume from (TAIL ... AS OF).", nil, nil)
 	descFrontier    = prometheus.NewDesc("cdc_view_frontier_lsn", "LSN a materialized view has fully processed.", []string{"view"}, nil)
 	descLag         = prometheus.NewDesc("cdc_view_lag_lsn", "Transactions of the log a view has not processed yet.", []string{"view"}, nil)
 	descRows        = prometheus.NewDesc("cdc_view_rows", "Rows in a materialized view, duplicates counted.", []string{"view"}, nil)
@@ -125,7 +127,7 @@ type statsCollector struct{ e *engine.Engine }
 
 // Describe sends the descriptors of the engine's metrics.
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent} {
+	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent} {
 		ch <- d
 	}
 }
@@ -136,6 +138,8 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descLogHead, prometheus.GaugeValue, float64(st.LogHead))
 	ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(st.Commits))
 	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(st.Sessions))
+	ch <- prometheus.MustNewConstMetric(descSynced, prometheus.GaugeValue, float64(st.SyncedLSN))
+	ch <- prometheus.MustNewConstMetric(descHistoryFrom, prometheus.GaugeValue, float64(st.HistoryFrom))
 	for _, v := range st.Views {
 		ch <- prometheus.MustNewConstMetric(descFrontier, prometheus.GaugeValue, float64(v.Frontier), v.Name)
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(st.LogHead-v.Frontier), v.Name)

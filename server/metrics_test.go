@@ -18,7 +18,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m := NewMetrics()
-	e, err := engine.Open(ctx, engine.Options{ObserveEpoch: m.ObserveEpoch})
+	e, err := engine.Open(ctx, engine.Options{Dir: t.TempDir(), ObserveEpoch: m.ObserveEpoch, MaintenanceInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,19 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Fatal("wrong password accepted")
 	}
 
-	body := get(t, "http://"+httpAddr+"/metrics")
+	// The view store is synced within a maintenance interval.
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		body = get(t, "http://"+httpAddr+"/metrics")
+		if strings.Contains(body, "cdc_view_store_synced_lsn 2\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the view store was not synced to LSN 2:\n%s", body)
+		}
+	}
 	for _, want := range []string{
+		"cdc_history_oldest_lsn 0\n",
 		"cdc_log_head_lsn 2\n",
 		"cdc_commits_total 2\n",
 		`cdc_view_frontier_lsn{view="v"} 2` + "\n",
