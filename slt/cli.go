@@ -23,8 +23,9 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer, open 
 	mode := fs.String("mode", ModeQuery, "query: run scripts one-shot; view: also check every query as a maintained materialized view")
 	seed := fs.Int64("seed", 1, "seed of the end-of-file delete order in view mode")
 	verbose := fs.Bool("v", false, "print a diagnostic for every failed record to stderr")
+	onDisk := fs.Bool("disk", false, "run each file on a fresh data directory (tables in Genji on disk, views in Pebble) instead of in memory")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cdc slt [--mode query|view] [--seed N] [-v] FILE|DIR...")
+		fmt.Fprintln(stderr, "usage: cdc slt [--mode query|view] [--seed N] [--disk] [-v] FILE|DIR...")
 		fs.PrintDefaults()
 	}
 	var paths []string
@@ -46,6 +47,9 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer, open 
 	if len(paths) == 0 {
 		fs.Usage()
 		return 2
+	}
+	if *onDisk {
+		open = openDisk
 	}
 	opts := Options{Mode: *mode, Seed: *seed}
 	if *verbose {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/cdc-dev/cdc/engine"
@@ -41,6 +42,21 @@ func openMemory(ctx context.Context) (session, func(), error) {
 	}
 	s := e.NewSession()
 	return s, func() { s.Close(); _ = e.Close() }, nil
+}
+
+// openDisk opens a fresh engine on a new temporary data directory, removed on close.
+func openDisk(ctx context.Context) (session, func(), error) {
+	dir, err := os.MkdirTemp("", "cdc-slt-")
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := engine.Open(ctx, engine.Options{Dir: dir})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	s := e.NewSession()
+	return s, func() { s.Close(); _ = e.Close(); os.RemoveAll(dir) }, nil
 }
 
 // RunFile runs the script at path on a fresh in-memory engine and counts its records.
