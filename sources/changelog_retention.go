@@ -45,19 +45,21 @@ func (s *Store) CommitTime(lsn uint64) (int64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	var data []byte
+	// The record is decoded inside the read: Genji's blob values alias its read buffers.
+	tx := new(changelogpb.Transaction)
+	found := false
 	err = t.query(st, []any{int64(lsn)}, func(d types.Document) error {
 		return d.Iterate(func(_ string, v types.Value) error {
-			data, _ = v.V().([]byte)
+			data, _ := v.V().([]byte)
+			if err := proto.Unmarshal(data, tx); err != nil {
+				return fmt.Errorf("decode log record %d: %w", lsn, err)
+			}
+			found = true
 			return nil
 		})
 	})
-	if err != nil || data == nil {
+	if err != nil || !found {
 		return 0, false, err
-	}
-	tx := new(changelogpb.Transaction)
-	if err := proto.Unmarshal(data, tx); err != nil {
-		return 0, false, fmt.Errorf("decode log record %d: %w", lsn, err)
 	}
 	return tx.CommitTimeMicros, true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/genjidb/genji"
@@ -105,6 +106,7 @@ func (s *Store) init() error {
 	var format string
 	if err := doc.Iterate(func(_ string, v types.Value) error {
 		format, _ = v.V().(string)
+		format = strings.Clone(format)
 		return nil
 	}); err != nil {
 		return err
@@ -420,16 +422,17 @@ func (s *Store) LoadCatalog() ([]CatalogEntry, error) {
 	}
 	var out []CatalogEntry
 	err = t.query(st, nil, func(d types.Document) error {
+		// Genji's text values alias its read buffers, which later reads reuse: copy them.
 		var e CatalogEntry
 		i := 0
 		err := d.Iterate(func(_ string, v types.Value) error {
 			switch i {
 			case 0:
-				e.Name = types.As[string](v)
+				e.Name = strings.Clone(types.As[string](v))
 			case 1:
-				e.Kind = types.As[string](v)
+				e.Kind = strings.Clone(types.As[string](v))
 			case 2:
-				e.Definition = types.As[string](v)
+				e.Definition = strings.Clone(types.As[string](v))
 			case 3:
 				e.Seq = uint64(types.As[int64](v))
 			}

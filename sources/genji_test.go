@@ -1076,3 +1076,45 @@ func TestGenjiTextKeyBug(t *testing.T) {
 	}
 	t.Logf("%d lookups missed or duplicates accepted out of %d", symptoms, 2*len(vals))
 }
+
+// TestCatalogOutlivesReads: the catalog entries LoadCatalog returns stay intact while the
+// store goes on reading (Genji's values alias read buffers that later reads reuse).
+func TestCatalogOutlivesReads(t *testing.T) {
+	s, err := OpenStore(t.TempDir())
+	must(t, err)
+	defer s.Close()
+	want := map[string]string{}
+	for i := 0; i < 40; i++ {
+		name := fmt.Sprintf("relation_%02d_%s", i, strings.Repeat("x", i))
+		def := fmt.Sprintf("CREATE TABLE %s (a INT) -- %s", name, strings.Repeat("y", 300+i))
+		want[name] = def
+		update(t, s, func(tx *Txn) { must(t, tx.PutCatalog(name, "table", def, uint64(i+1))) })
+	}
+	// Enough log (about 30 MB) that reading it cycles Genji's block cache.
+	const records = 30_000
+	for start := uint64(1); start <= records; start += 5000 {
+		update(t, s, func(tx *Txn) {
+			for lsn := start; lsn < start+5000; lsn++ {
+				must(t, tx.AppendLog(logTx(lsn, strings.Repeat("z", 1000))))
+			}
+		})
+	}
+	cat, err := s.LoadCatalog()
+	must(t, err)
+	for i := 0; i < 3; i++ {
+		must(t, s.ReadLog(0, func(*changelogpb.Transaction) error { return nil }))
+		for lsn := uint64(1); lsn <= records; lsn += 997 {
+			if _, ok, err := s.CommitTime(lsn); err != nil || !ok {
+				t.Fatalf("CommitTime(%d): %v %v", lsn, ok, err)
+			}
+		}
+	}
+	if len(cat) != len(want) {
+		t.Fatalf("%d entries, want %d", len(cat), len(want))
+	}
+	for _, e := range cat {
+		if want[e.Name] != e.Definition || e.Kind != "table" {
+			t.Fatalf("entry changed after later reads: %q %q %q", e.Name, e.Kind, e.Definition)
+		}
+	}
+}
