@@ -271,11 +271,22 @@ func (s *Session) commitLSN() (uint64, error) {
 	s.txn = nil
 	e.openTxn = nil
 	<-e.writer
-	if err := e.applyEpoch(lsn, res); err != nil {
-		e.log.Error("apply epoch", "lsn", lsn, "err", err)
-		return lsn, err
+	if err := e.applyCommitted(lsn, res); err != nil {
+		return lsn, fmt.Errorf("the transaction was committed at LSN %d, but: %w", lsn, err)
 	}
 	return lsn, nil
+}
+
+// applyCommitted applies the epoch of a transaction Genji has committed. Nothing may undo the
+// commit now, so an internal error (a panic included) stops the engine instead: a restart
+// replays the log into the views.
+func (e *Engine) applyCommitted(lsn uint64, res *epochResult) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.fail(fmt.Errorf("internal error applying LSN %d: %v", lsn, r))
+		}
+	}()
+	return e.applyEpoch(lsn, res)
 }
 
 // write runs a data-changing statement: in the open transaction, or in its own.

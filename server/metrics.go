@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -47,8 +48,12 @@ func NewMetrics() *Metrics {
 
 // ObserveEpoch records one view's epoch latency; it is engine.Options.ObserveEpoch.
 func (m *Metrics) ObserveEpoch(view string, d time.Duration) {
-	m.epochs.WithLabelValues(view).Observe(d.Seconds())
+	m.epochs.WithLabelValues(labelValue(view)).Observe(d.Seconds())
 }
+
+// labelValue makes a name a valid label value: Prometheus requires UTF-8, and a quoted SQL
+// identifier may be any bytes.
+func labelValue(name string) string { return strings.ToValidUTF8(name, "\uFFFD") }
 
 // Attach exports the engine's counters.
 func (m *Metrics) Attach(e *engine.Engine) error {
@@ -141,11 +146,12 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSynced, prometheus.GaugeValue, float64(st.SyncedLSN))
 	ch <- prometheus.MustNewConstMetric(descHistoryFrom, prometheus.GaugeValue, float64(st.HistoryFrom))
 	for _, v := range st.Views {
-		ch <- prometheus.MustNewConstMetric(descFrontier, prometheus.GaugeValue, float64(v.Frontier), v.Name)
-		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(st.LogHead-v.Frontier), v.Name)
-		ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(v.Rows), v.Name)
-		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(v.Epochs), v.Name)
-		ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(v.Subscribers), v.Name)
-		ch <- prometheus.MustNewConstMetric(descRowsSent, prometheus.CounterValue, float64(v.RowsSent), v.Name)
+		name := labelValue(v.Name)
+		ch <- prometheus.MustNewConstMetric(descFrontier, prometheus.GaugeValue, float64(v.Frontier), name)
+		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(st.LogHead-v.Frontier), name)
+		ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(v.Rows), name)
+		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(v.Epochs), name)
+		ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(v.Subscribers), name)
+		ch <- prometheus.MustNewConstMetric(descRowsSent, prometheus.CounterValue, float64(v.RowsSent), name)
 	}
 }
