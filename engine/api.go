@@ -32,6 +32,10 @@ type Options struct {
 	// HydrationStep is how many source rows one step of a new view's hydration takes: the
 	// bound on the memory hydration needs, whatever the size of the tables. 0 means 50,000.
 	HydrationStep int
+	// MinFreeDisk is the free space (bytes) the data directory's disk must keep: below it,
+	// writes are refused with a disk-full error and Open fails. 0 means DefaultMinFreeDisk;
+	// a negative value turns the check off.
+	MinFreeDisk int64
 	// MaintenanceInterval is how often the view store is synced and history beyond the
 	// retention is truncated; 0 means one second.
 	MaintenanceInterval time.Duration

@@ -31,6 +31,9 @@ type Engine struct {
 	// failed is set when the view store could not be written: views would fall behind the
 	// change log, so the engine refuses every statement until it is restarted.
 	failed error
+	// dir is the data directory ("" in memory); writes need minFree bytes free on its disk.
+	dir     string
+	minFree uint64
 	// hydrationStep is Options.HydrationStep.
 	hydrationStep int
 	// retention says how much history to keep for feeds that resume (AS OF).
@@ -73,9 +76,16 @@ type sharedArrangement struct {
 // Open opens (or creates) the engine's data directory and brings back its tables and views.
 func Open(ctx context.Context, opts Options) (*Engine, error) {
 	dir := opts.Dir
+	minFree := uint64(DefaultMinFreeDisk)
+	if opts.MinFreeDisk != 0 {
+		minFree = uint64(max(opts.MinFreeDisk, 0))
+	}
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		if err := checkDiskAtStart(dir, minFree); err != nil {
+			return nil, err
 		}
 		dir = filepath.Join(dir, "genji")
 	}
@@ -113,6 +123,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if e.subscriberBuffer <= 0 {
 		e.subscriberBuffer = 4096
 	}
+	e.dir, e.minFree = opts.Dir, minFree
 	e.hydrationStep = opts.HydrationStep
 	if e.hydrationStep <= 0 {
 		e.hydrationStep = 50_000

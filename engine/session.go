@@ -187,6 +187,9 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 
 // begin acquires the engine's writer slot and opens a Genji write transaction.
 func (s *Session) begin(ctx context.Context) error {
+	if err := checkDisk(s.e.dir, s.e.minFree); err != nil {
+		return err
+	}
 	select {
 	case s.e.writer <- struct{}{}:
 	case <-ctx.Done():
@@ -257,6 +260,9 @@ func (s *Session) commitLSN() (uint64, error) {
 	now := commitTime()
 	for _, ev := range t.events {
 		ev.Lsn, ev.CommitTimeMicros = lsn, now
+	}
+	if err := checkDisk(e.dir, e.minFree); err != nil {
+		return 0, err // rolled back: nothing was written
 	}
 	if err := t.gtx.AppendLog(&changelogpb.Transaction{Lsn: lsn, CommitTimeMicros: now, Events: t.events}); err != nil {
 		return 0, fmt.Errorf("append to change log: %w", err)

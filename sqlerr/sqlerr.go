@@ -56,6 +56,7 @@ const (
 	NoDefault           = 1364 // ER_NO_DEFAULT_FOR_FIELD, HY000
 	FieldSpecifiedTwice = 1110 // ER_FIELD_SPECIFIED_TWICE, 42000
 	NonUpdatable        = 1288 // ER_NON_UPDATABLE_TABLE, HY000
+	DiskFull            = 1021 // ER_DISK_FULL, HY000
 )
 
 var sqlStates = map[uint16]string{

@@ -22,8 +22,13 @@ func runServe(args []string) int {
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
 	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
+	minFreeMB := fs.Int64("min-free-mb", engine.DefaultMinFreeDisk>>20, "MiB the data directory's disk keeps free: below it writes are refused (0: no check)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	minFree := *minFreeMB << 20
+	if minFree == 0 {
+		minFree = -1
 	}
 	keep, err := engine.ParseRetention(*retention)
 	if err != nil {
@@ -35,7 +40,7 @@ func runServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	metrics := server.NewMetrics()
-	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log, ObserveEpoch: metrics.ObserveEpoch, Retention: keep})
+	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log, ObserveEpoch: metrics.ObserveEpoch, Retention: keep, MinFreeDisk: minFree})
 	if err != nil {
 		log.Error("open engine", "dir", *dir, "err", err)
 		return 1

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -24,8 +25,13 @@ func runSQL(args []string) int {
 	exec := fs.String("e", "", "run these ;-separated statements and exit")
 	force := fs.Bool("force", false, "continue after errors")
 	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
+	minFreeMB := fs.Int64("min-free-mb", engine.DefaultMinFreeDisk>>20, "MiB the data directory's disk keeps free: below it writes are refused (0: no check)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	minFree := *minFreeMB << 20
+	if minFree == 0 {
+		minFree = -1
 	}
 	keep, err := engine.ParseRetention(*retention)
 	if err != nil {
@@ -33,6 +39,9 @@ func runSQL(args []string) int {
 		return 2
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Messages of the log package (a storage engine's fatal error, say) go to stderr as
+	// they are, not through slog at a level the shell hides.
+	log.SetOutput(os.Stderr)
 	interactive := *exec == "" && shell.IsTerminal()
 	ctx := context.Background()
 	if !interactive {
@@ -51,7 +60,7 @@ func runSQL(args []string) int {
 		defer closeConn()
 		sh.Exec = exec
 	} else {
-		e, err := engine.Open(ctx, engine.Options{Dir: *dir, Retention: keep})
+		e, err := engine.Open(ctx, engine.Options{Dir: *dir, Retention: keep, MinFreeDisk: minFree})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
 			return 1

@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// DefaultMinFreeDisk is the free space below which writes are refused unless
+// Options.MinFreeDisk says otherwise.
+const DefaultMinFreeDisk = 64 << 20
+
+// checkDisk returns a disk-full error when the file system holding dir has less than min
+// bytes free. The storage engines treat a failed write as fatal (Pebble stops the process),
+// so the engine refuses writes while some space is still left: reads go on, and writes
+// resume as soon as space is freed. A file system whose free space cannot be read passes.
+func checkDisk(dir string, min uint64) error {
+	if free, low := lowDisk(dir, min); low {
+		return sqlerr.New(sqlerr.DiskFull, "Disk full: the disk holding %s has %s free, below the %s the engine keeps in reserve; "+
+			"writes are refused until space is freed", dir, byteSize(free), byteSize(min))
+	}
+	return nil
+}
+
+// checkDiskAtStart is checkDisk's start-up error: it says what to do.
+func checkDiskAtStart(dir string, min uint64) error {
+	if free, low := lowDisk(dir, min); low {
+		return fmt.Errorf("cannot start: the disk holding %s has %s free, below the %s the engine keeps in reserve. "+
+			"Free space on that disk (or lower the reserve, --min-free-mb) and start again", dir, byteSize(free), byteSize(min))
+	}
+	return nil
+}
+
+// lowDisk returns the free bytes of dir's file system and whether they are below min.
+func lowDisk(dir string, min uint64) (uint64, bool) {
+	if dir == "" || min == 0 {
+		return 0, false
+	}
+	free, ok := freeBytes(dir)
+	return free, ok && free < min
+}
+
+// byteSize prints a number of bytes for people.
+func byteSize(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
