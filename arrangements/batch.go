@@ -93,7 +93,13 @@ func (b *Batch) Empty() bool {
 
 // Close discards whatever is staged.
 func (b *Batch) Close() {
-	clear(b.pending)
+	// A cleared map keeps its buckets and iterating it costs their number: after a big
+	// batch (a hydration step) start afresh, or every small commit would pay for it.
+	if len(b.pending) > 1024 {
+		b.pending = make(map[string]*pendingEntry)
+	} else {
+		clear(b.pending)
+	}
 	b.meta, b.raw, b.ranges, b.dropped = nil, nil, nil, nil
 }
 
