@@ -190,7 +190,8 @@ func (b *Batch) Commit(sync bool) error {
 }
 
 // count returns the committed count and key length of a full entry key.
-func (s *Store) count(k []byte) (dataflow.Diff, int, bool, error) {
+func (s *Store) count(k []byte) (_ dataflow.Diff, _ int, _ bool, err error) {
+	defer func() { err = damaged(err) }()
 	v, closer, err := s.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, 0, false, nil

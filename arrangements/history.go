@@ -52,7 +52,8 @@ func (b *Batch) DeleteHistory(name string) {
 
 // ReadHistory calls fn for each record of a history with after < LSN <= upTo, in LSN order.
 // The updates passed to fn are fresh and carry the record's LSN as their Time.
-func (s *Store) ReadHistory(name string, after, upTo uint64, fn func(lsn uint64, updates []dataflow.Update) error) error {
+func (s *Store) ReadHistory(name string, after, upTo uint64, fn func(lsn uint64, updates []dataflow.Update) error) (err error) {
+	defer func() { err = damaged(err) }()
 	if after >= upTo {
 		return nil
 	}

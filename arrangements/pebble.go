@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cockroachdb/pebble/v2"
@@ -54,7 +55,10 @@ const cacheSize = 64 << 20
 func openStore(dir string, fs vfs.FS) (*Store, error) {
 	cache := pebble.NewCache(cacheSize)
 	defer cache.Unref() // the DB holds its own reference
-	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: quietLogger{}, Cache: cache})
+	// Pebble's default reaction to a checksum mismatch is to stop the process; report it as
+	// an error of the read instead (see damaged).
+	events := &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}}
+	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: quietLogger{}, Cache: cache, EventListener: events})
 	if err != nil {
 		return nil, fmt.Errorf("arrangements: open pebble %q: %w", dir, err)
 	}
@@ -92,6 +96,7 @@ func (s *Store) arrangement(name string) *Arrangement {
 
 // GetMeta returns the committed value of a metadata key.
 func (s *Store) GetMeta(key []byte) (value []byte, ok bool, err error) {
+	defer func() { err = damaged(err) }()
 	k := append([]byte{nsMeta}, key...)
 	v, closer, err := s.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -218,7 +223,8 @@ func (a *Arrangement) decodeRow(k []byte, keyLen int) (dataflow.Row, error) {
 
 // iterate visits the Pebble entries of the arrangement that start with key, ascending or
 // descending.
-func (a *Arrangement) iterate(key []byte, reverse bool, fn func(k, v []byte) (bool, error)) error {
+func (a *Arrangement) iterate(key []byte, reverse bool, fn func(k, v []byte) (bool, error)) (err error) {
+	defer func() { err = damaged(err) }()
 	ci, err := a.s.acquireIter(a.prefix, key)
 	if err != nil {
 		return err
@@ -348,7 +354,8 @@ func (s *Store) ArrangementNames() ([]string, error) { return s.names(nsArrangem
 func (s *Store) HistoryNames() ([]string, error) { return s.names(nsHistory) }
 
 // names lists the distinct key-encoded names that follow the namespace byte ns.
-func (s *Store) names(ns byte) ([]string, error) {
+func (s *Store) names(ns byte) (_ []string, err error) {
+	defer func() { err = damaged(err) }()
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{ns}, UpperBound: []byte{ns + 1}})
 	if err != nil {
 		return nil, err
@@ -368,7 +375,8 @@ func (s *Store) names(ns byte) ([]string, error) {
 
 // ScanMeta calls fn for every metadata key that starts with prefix, in key order; key and
 // value are only valid during the call.
-func (s *Store) ScanMeta(prefix []byte, fn func(key, value []byte) error) error {
+func (s *Store) ScanMeta(prefix []byte, fn func(key, value []byte) error) (err error) {
+	defer func() { err = damaged(err) }()
 	lower := append([]byte{nsMeta}, prefix...)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: bytesPrefixEnd(lower)})
 	if err != nil {
@@ -385,4 +393,17 @@ func (s *Store) ScanMeta(prefix []byte, fn func(key, value []byte) error) error 
 		}
 	}
 	return it.Error()
+}
+
+// ErrDamaged marks the errors of reads that met on-disk corruption (a checksum mismatch).
+var ErrDamaged = errors.New("the view store is damaged")
+
+// damaged turns a corruption error of Pebble into ErrDamaged with what to do about it.
+func damaged(err error) error {
+	if err == nil || errors.Is(err, ErrDamaged) || !pebble.IsCorruptionError(err) {
+		return err
+	}
+	detail, _, _ := strings.Cut(err.Error(), "\n")
+	return fmt.Errorf("%w (%s): it holds only derived state, so stop the engine, move the view store directory away "+
+		"and start again to rebuild every materialized view from its tables", ErrDamaged, detail)
 }

@@ -2,8 +2,12 @@ package arrangements
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -365,5 +369,53 @@ func BenchmarkPebbleApplyGet(b *testing.B) {
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDamagedTableIsAnError: a checksum mismatch in a stored table is an ErrDamaged error of
+// the read that met it, not a stopped process and not wrong rows.
+func TestDamagedTableIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups := make([]dataflow.KeyedUpdate, 20000)
+	for i := range ups {
+		ups[i] = dataflow.KeyedUpdate{Row: dataflow.Row{dataflow.NewInt(int64(i)), dataflow.NewString(fmt.Sprintf("row %d of some length", i))}, Diff: 1}
+	}
+	b := s.NewBatch()
+	if err := b.Arrangement("v").Apply(ups); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Flush(); err != nil { // into a table file
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tables, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if len(tables) == 0 {
+		t.Fatal("no table file written")
+	}
+	f, err := os.OpenFile(tables[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xde, 0xad}, 64), 4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	if s, err = OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Arrangement("v").Scan(func([]byte, dataflow.Row, dataflow.Diff) bool { return true })
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "move the view store directory away") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("scanning a damaged table: %v", err)
 	}
 }
