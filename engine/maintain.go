@@ -41,17 +41,22 @@ func (e *Engine) maintainOnce(ctx context.Context) error {
 	}
 	head := e.lsn
 	synced := head
+	var toSync uint64
 	if e.state.durable() {
-		if e.state.synced < e.state.frontier {
-			if err := e.state.store.Flush(); err != nil {
-				e.mu.Unlock()
-				return fmt.Errorf("sync view store: %w", err)
-			}
-			e.state.synced = e.state.frontier
-		}
-		synced = e.state.synced
+		synced, toSync = e.state.synced, e.state.frontier
 	}
 	e.mu.Unlock()
+	if toSync > synced {
+		// Syncing the write-ahead log makes every batch committed before it durable; it
+		// needs no lock (Pebble is safe for concurrent use) and writers go on meanwhile.
+		if err := e.state.store.Flush(); err != nil {
+			return fmt.Errorf("sync view store: %w", err)
+		}
+		e.mu.Lock()
+		e.state.synced = max(e.state.synced, toSync)
+		synced = e.state.synced
+		e.mu.Unlock()
+	}
 
 	keep, err := e.retainedFrom(head)
 	if err != nil {
