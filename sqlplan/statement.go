@@ -39,11 +39,11 @@ type Tail struct {
 }
 
 // ShowObjects is SHOW TABLES, SHOW VIEWS or SHOW MATERIALIZED VIEWS.
-type ShowObjects struct{ What string } // "tables", "views", "materialized views"
+type ShowObjects struct{ What string } // "tables", "views", "materialized views", "sources"
 
-// ShowCreate is SHOW CREATE TABLE|VIEW|MATERIALIZED VIEW name.
+// ShowCreate is SHOW CREATE TABLE|VIEW|MATERIALIZED VIEW|SOURCE name.
 type ShowCreate struct {
-	What string // "table", "view", "materialized view"
+	What string // "table", "view", "materialized view", "source"
 	Name string
 }
 
@@ -120,6 +120,12 @@ func Parse(sql string) (Statement, error) {
 		return s, nil
 	case w(0) == "tail":
 		return parseTail(sql[words[0].end:])
+	case w(0) == "create" && w(1) == "source":
+		return parseCreateSource(sql[words[1].end:])
+	case w(0) == "drop" && w(1) == "source":
+		return parseDropSource(sql[words[1].end:])
+	case w(0) == "show" && w(1) == "sources":
+		return &ShowObjects{What: "sources"}, nil
 	case w(0) == "verify":
 		at := 1
 		if w(1) == "materialized" {
@@ -152,7 +158,7 @@ func Parse(sql string) (Statement, error) {
 		if what == "materialized" && w(3) == "view" {
 			what, at = "materialized view", 3
 		}
-		if what != "table" && what != "view" && what != "materialized view" {
+		if what != "table" && what != "view" && what != "materialized view" && what != "source" {
 			break
 		}
 		name, _ := identifier(sql[words[at].end:])

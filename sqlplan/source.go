@@ -1,0 +1,203 @@
+package sqlplan
+
+import (
+	"strings"
+)
+
+// CreateSource is CREATE SOURCE [IF NOT EXISTS] name FROM S3 BUCKET 'b' [PREFIX 'p']
+// [WITH (option = 'value', ...)]: a relation of the objects of a bucket.
+type CreateSource struct {
+	Name        string
+	IfNotExists bool
+	Bucket      string
+	Prefix      string
+	// Options maps upper-case option names (ENDPOINT, ACCESS_KEY, SECRET_KEY, SECURE,
+	// REGION, NOTIFY_ARN) to their values.
+	Options map[string]string
+}
+
+// DropSource is DROP SOURCE [IF EXISTS] name.
+type DropSource struct {
+	Name     string
+	IfExists bool
+}
+
+func (*CreateSource) isStatement() {}
+func (*DropSource) isStatement()   {}
+
+// SourceOptions are the options CREATE SOURCE accepts.
+var SourceOptions = map[string]bool{
+	"ENDPOINT": true, "ACCESS_KEY": true, "SECRET_KEY": true, "SECURE": true, "REGION": true, "NOTIFY_ARN": true,
+}
+
+// sourceScanner reads the tokens of a source statement: words, 'strings' and punctuation.
+type sourceScanner struct {
+	s   string
+	pos int
+}
+
+// next returns the next token: a word or `identifier` (lower-cased in lower), a string
+// literal (str set, text unescaped) or one punctuation character; "" at the end.
+func (sc *sourceScanner) next() (text, lower string, str bool, err error) {
+	sc.pos = skipSpace(sc.s, sc.pos)
+	if sc.pos >= len(sc.s) {
+		return "", "", false, nil
+	}
+	c := sc.s[sc.pos]
+	switch {
+	case c == '\'' || c == '"':
+		var b strings.Builder
+		for i := sc.pos + 1; i < len(sc.s); i++ {
+			switch {
+			case sc.s[i] == '\\' && i+1 < len(sc.s):
+				b.WriteByte(sc.s[i+1])
+				i++
+			case sc.s[i] == c && i+1 < len(sc.s) && sc.s[i+1] == c:
+				b.WriteByte(c)
+				i++
+			case sc.s[i] == c:
+				sc.pos = i + 1
+				return b.String(), "", true, nil
+			default:
+				b.WriteByte(sc.s[i])
+			}
+		}
+		return "", "", false, syntaxError("unterminated string")
+	case c == '`' || isIdentChar(rune(c)):
+		ws, _ := headWords(sc.s[sc.pos:], 1)
+		if len(ws) == 0 {
+			return "", "", false, syntaxError("unterminated identifier")
+		}
+		sc.pos += ws[0].end
+		return ws[0].original, ws[0].lower, false, nil
+	}
+	sc.pos++
+	return string(c), string(c), false, nil
+}
+
+// expect reads the next token and fails unless it is the word want.
+func (sc *sourceScanner) expect(want string) error {
+	_, lower, str, err := sc.next()
+	if err != nil {
+		return err
+	}
+	if str || lower != want {
+		return syntaxError("expected " + strings.ToUpper(want) + " in CREATE SOURCE")
+	}
+	return nil
+}
+
+// literal reads a string literal.
+func (sc *sourceScanner) literal(what string) (string, error) {
+	text, _, str, err := sc.next()
+	if err != nil {
+		return "", err
+	}
+	if !str {
+		return "", syntaxError(what + " takes a quoted string")
+	}
+	return text, nil
+}
+
+// parseCreateSource parses what follows CREATE SOURCE.
+func parseCreateSource(rest string) (*CreateSource, error) {
+	st := &CreateSource{Options: map[string]string{}}
+	sc := &sourceScanner{s: rest}
+	name, lower, str, err := sc.next()
+	if err != nil {
+		return nil, err
+	}
+	if lower == "if" {
+		if err := sc.expect("not"); err != nil {
+			return nil, err
+		}
+		if err := sc.expect("exists"); err != nil {
+			return nil, err
+		}
+		st.IfNotExists = true
+		if name, lower, str, err = sc.next(); err != nil {
+			return nil, err
+		}
+	}
+	if name == "" || str || len(lower) == 1 && !isIdentChar(rune(lower[0])) {
+		return nil, syntaxError("CREATE SOURCE needs a name")
+	}
+	st.Name = name
+	for _, w := range []string{"from", "s3", "bucket"} {
+		if err := sc.expect(w); err != nil {
+			return nil, err
+		}
+	}
+	if st.Bucket, err = sc.literal("BUCKET"); err != nil {
+		return nil, err
+	}
+	for {
+		_, lower, _, err := sc.next()
+		if err != nil {
+			return nil, err
+		}
+		switch lower {
+		case "", ";":
+			return st, nil
+		case "prefix":
+			if st.Prefix, err = sc.literal("PREFIX"); err != nil {
+				return nil, err
+			}
+		case "with":
+			if err := sc.options(st.Options); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, syntaxError("unexpected " + lower + " in CREATE SOURCE")
+		}
+	}
+}
+
+// options reads ( NAME = 'value' [, ...] ).
+func (sc *sourceScanner) options(into map[string]string) error {
+	if tok, _, _, err := sc.next(); err != nil || tok != "(" {
+		return syntaxError("expected ( after WITH")
+	}
+	for {
+		name, _, str, err := sc.next()
+		if err != nil {
+			return err
+		}
+		if name == ")" && !str {
+			return nil
+		}
+		if name == "," && !str {
+			continue
+		}
+		key := strings.ToUpper(name)
+		if !SourceOptions[key] {
+			return syntaxError("unknown source option " + name)
+		}
+		if tok, _, _, err := sc.next(); err != nil || tok != "=" {
+			return syntaxError("expected = after " + name)
+		}
+		v, lower, str, err := sc.next()
+		if err != nil {
+			return err
+		}
+		if !str {
+			v = lower // SECURE = false
+		}
+		into[key] = v
+	}
+}
+
+// parseDropSource parses what follows DROP SOURCE.
+func parseDropSource(rest string) (*DropSource, error) {
+	st := &DropSource{}
+	ws, _ := headWords(rest, 2)
+	if len(ws) == 2 && ws[0].lower == "if" && ws[1].lower == "exists" {
+		st.IfExists, rest = true, rest[ws[1].end:]
+	}
+	name, more := identifier(rest)
+	if name == "" || strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(more), ";")) != "" {
+		return nil, syntaxError("DROP SOURCE takes one source name")
+	}
+	st.Name = name
+	return st, nil
+}
