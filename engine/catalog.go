@@ -16,6 +16,8 @@ type table struct {
 	schema sources.TableSchema
 	rules  []columnRule
 	sql    string
+	// source is set for the table of an object source: read-only to SQL writes.
+	source *objectSource
 }
 
 // plainView is a named query, inlined wherever it is used.

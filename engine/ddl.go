@@ -222,11 +222,13 @@ func (e *Engine) dropTables(tx *sources.Txn, st *sqlparser.DropTable) (*Result, 
 	var names []string
 	for _, tn := range st.FromTables {
 		name := tn.Name.String()
-		if _, ok := e.tables[strings.ToLower(name)]; !ok {
+		if t, ok := e.tables[strings.ToLower(name)]; !ok {
 			if st.IfExists {
 				continue
 			}
 			return nil, nil, sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", name)
+		} else if t.source != nil {
+			return nil, nil, sqlerr.New(sqlerr.WrongObject, "'%s' is a source: use DROP SOURCE", name)
 		}
 		if deps := e.dependents(name); len(deps) > 0 {
 			return nil, nil, sqlerr.New(sqlerr.Dependent, "Cannot drop table '%s': view %s depends on it", name, strings.Join(deps, ", "))

@@ -24,6 +24,9 @@ func (e *Engine) lookupTable(name string) (*table, error) {
 	defer e.mu.Unlock()
 	key := strings.ToLower(name)
 	if t, ok := e.tables[key]; ok {
+		if t.source != nil {
+			return nil, sqlerr.New(sqlerr.NonUpdatable, "The target table %s of the INSERT/UPDATE/DELETE is not updatable: sources are read-only, their rows follow the bucket", name)
+		}
 		return t, nil
 	}
 	if _, ok := e.views[key]; ok {

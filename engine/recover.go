@@ -68,6 +68,16 @@ func (e *Engine) recover(ctx context.Context) error {
 				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
 			}
 			e.tables[ent.Name] = t
+		case kindSource:
+			st, err := sqlplan.Parse(ent.Definition)
+			if err != nil {
+				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
+			}
+			cs, ok := st.(*sqlplan.CreateSource)
+			if !ok {
+				return fmt.Errorf("catalog entry %s is not CREATE SOURCE", ent.Name)
+			}
+			e.tables[ent.Name] = sourceTable(cs, ent.Definition)
 		case kindIndex:
 			stmt, err := sqlplan.Parser().Parse(ent.Definition)
 			if err != nil {

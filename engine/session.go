@@ -125,6 +125,10 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 		return s.e.explain(st)
 	case *sqlplan.Verify:
 		return s.e.verify(ctx, st)
+	case *sqlplan.CreateSource:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createSource(tx, st, sql) })
+	case *sqlplan.DropSource:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSource(tx, st) })
 	}
 	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported: %s", sql)
 }

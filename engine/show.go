@@ -19,7 +19,16 @@ func (e *Engine) showObjects(what string) *Result {
 	switch what {
 	case "tables":
 		for _, t := range e.tables {
-			names = append(names, t.schema.Name)
+			if t.source == nil {
+				names = append(names, t.schema.Name)
+			}
+		}
+	case "sources":
+		col = "Source"
+		for _, t := range e.tables {
+			if t.source != nil {
+				names = append(names, t.schema.Name)
+			}
 		}
 	case "views":
 		col = "View"
@@ -52,10 +61,16 @@ func (e *Engine) showCreate(what, name string) (*Result, error) {
 	switch what {
 	case "table":
 		t, ok := e.tables[key]
-		if !ok {
+		if !ok || t.source != nil {
 			return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
 		}
 		sql, label, name = t.sql, "Table", t.schema.Name
+	case "source":
+		t, ok := e.tables[key]
+		if !ok || t.source == nil {
+			return nil, sqlerr.New(sqlerr.NoSuchTable, "Source '%s' doesn't exist", name)
+		}
+		sql, label, name = redactedSourceSQL(t), "Source", t.schema.Name
 	case "view":
 		if v, ok := e.plain[key]; ok {
 			sql, label, name = v.sql, "View", v.name

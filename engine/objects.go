@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/proto/changelogpb"
+	"github.com/cdc-dev/cdc/sources"
+	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
+)
+
+// kindSource is the catalog kind of an S3 source.
+const kindSource = "source"
+
+// objectSource is the configuration of a source over the objects of a bucket. Its rows live
+// in a change-captured table like any other, written only from the bucket's changes.
+type objectSource struct {
+	bucket, prefix string
+	options        map[string]string // upper-case names, see sqlplan.SourceOptions
+}
+
+// sourceColumns are the columns of every object source, in order; key is the primary key.
+func sourceColumns() []sources.ColumnSchema {
+	return []sources.ColumnSchema{
+		{Name: "key", Kind: dataflow.KindString, SQLType: "VARCHAR(1024)", NotNull: true},
+		{Name: "size", Kind: dataflow.KindInt, SQLType: "BIGINT"},
+		{Name: "etag", Kind: dataflow.KindString, SQLType: "VARCHAR(64)"},
+		{Name: "content_type", Kind: dataflow.KindString, SQLType: "VARCHAR(255)"},
+		{Name: "last_modified", Kind: dataflow.KindTime, SQLType: "DATETIME(6)"},
+		{Name: "user_metadata", Kind: dataflow.KindString, SQLType: "TEXT"},
+	}
+}
+
+// sourceTable returns the table that holds the rows of an object source.
+func sourceTable(st *sqlplan.CreateSource, sql string) *table {
+	t := &table{sql: sql, source: &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options}}
+	t.schema = sources.TableSchema{Name: st.Name, Columns: sourceColumns(), PrimaryKey: []int{0}}
+	t.rules = make([]columnRule, len(t.schema.Columns))
+	return t
+}
+
+// createSource creates an object source. Called with e.mu held, in a DDL transaction.
+func (e *Engine) createSource(tx *sources.Txn, st *sqlplan.CreateSource, sql string) (*Result, func(), error) {
+	if e.exists(st.Name) {
+		if st.IfNotExists {
+			return &Result{}, nil, nil
+		}
+		return nil, nil, sqlerr.New(sqlerr.TableExists, "Table '%s' already exists", st.Name)
+	}
+	if st.Bucket == "" {
+		return nil, nil, sqlerr.New(sqlerr.WrongValue, "CREATE SOURCE needs a bucket name")
+	}
+	if v, ok := st.Options["SECURE"]; ok && v != "true" && v != "false" {
+		return nil, nil, sqlerr.New(sqlerr.WrongValue, "SECURE takes true or false, not %q", v)
+	}
+	t := sourceTable(st, strings.TrimSpace(sql))
+	if err := tx.CreateTable(t.schema); err != nil {
+		return nil, nil, err
+	}
+	seq := e.catSeq + 1
+	if err := tx.PutCatalog(strings.ToLower(st.Name), kindSource, t.sql, seq); err != nil {
+		return nil, nil, err
+	}
+	return &Result{}, func() {
+		e.catSeq = seq
+		e.tables[strings.ToLower(st.Name)] = t
+	}, nil
+}
+
+// dropSource drops an object source no view reads.
+func (e *Engine) dropSource(tx *sources.Txn, st *sqlplan.DropSource) (*Result, func(), error) {
+	key := strings.ToLower(st.Name)
+	t, ok := e.tables[key]
+	if !ok || t.source == nil {
+		if ok {
+			return nil, nil, sqlerr.New(sqlerr.WrongObject, "'%s' is a table, not a source: use DROP TABLE", st.Name)
+		}
+		if st.IfExists {
+			return &Result{}, nil, nil
+		}
+		return nil, nil, sqlerr.New(sqlerr.BadTable, "Unknown source '%s'", st.Name)
+	}
+	if deps := e.dependents(st.Name); len(deps) > 0 {
+		return nil, nil, sqlerr.New(sqlerr.Dependent, "Cannot drop source '%s': view %s depends on it", st.Name, strings.Join(deps, ", "))
+	}
+	if err := tx.DropTable(t.schema.Name); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.DeleteCatalog(key); err != nil {
+		return nil, nil, err
+	}
+	return &Result{}, func() { delete(e.tables, key) }, nil
+}
+
+// redactedSourceSQL is a source's CREATE statement with its secret left out.
+func redactedSourceSQL(t *table) string {
+	st, err := sqlplan.Parse(t.sql)
+	cs, ok := st.(*sqlplan.CreateSource)
+	if err != nil || !ok {
+		return "CREATE SOURCE " + t.schema.Name + " (definition unreadable)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE SOURCE `%s` FROM S3 BUCKET %s", cs.Name, quoteString(cs.Bucket))
+	if cs.Prefix != "" {
+		fmt.Fprintf(&b, " PREFIX %s", quoteString(cs.Prefix))
+	}
+	if len(cs.Options) > 0 {
+		var opts []string
+		for _, k := range slices.Sorted(maps.Keys(cs.Options)) {
+			v := cs.Options[k]
+			if k == "SECRET_KEY" {
+				v = "<redacted>"
+			}
+			opts = append(opts, fmt.Sprintf("%s = %s", k, quoteString(v)))
+		}
+		fmt.Fprintf(&b, " WITH (%s)", strings.Join(opts, ", "))
+	}
+	return b.String()
+}
+
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// ObjectChange is the new state of one object of a source's bucket: its metadata, or its
+// deletion.
+type ObjectChange struct {
+	Key          string
+	Deleted      bool
+	Size         int64
+	ETag         string
+	ContentType  string
+	LastModified time.Time
+	UserMetadata map[string]string
+}
+
+// row returns the source row of an object that exists.
+func (c ObjectChange) row() dataflow.Row {
+	meta := dataflow.Null
+	if len(c.UserMetadata) > 0 {
+		b, _ := json.Marshal(c.UserMetadata) // a map of strings always marshals
+		meta = dataflow.NewString(string(b))
+	}
+	ct := dataflow.Null
+	if c.ContentType != "" {
+		ct = dataflow.NewString(c.ContentType)
+	}
+	return dataflow.Row{dataflow.NewString(c.Key), dataflow.NewInt(c.Size), dataflow.NewString(strings.Trim(c.ETag, `"`)),
+		ct, dataflow.NewTimeMicros(c.LastModified.UnixMicro()), meta}
+}
+
+// ApplyObjectChanges writes the changes of a source's objects as one transaction with one
+// LSN, skipping those that change nothing (an event delivered twice, say), and returns the
+// LSN (0 if nothing changed). Changes apply in order, so the last one of a key wins.
+func (e *Engine) ApplyObjectChanges(ctx context.Context, source string, changes []ObjectChange) (uint64, error) {
+	e.mu.Lock()
+	t, ok := e.tables[strings.ToLower(source)]
+	e.mu.Unlock()
+	if !ok || t.source == nil {
+		return 0, sqlerr.New(sqlerr.NoSuchTable, "Source '%s' doesn't exist", source)
+	}
+	if err := e.failure(); err != nil {
+		return 0, err
+	}
+	s := e.NewSession()
+	defer s.Close()
+	res, err := s.write(ctx, func(tx *txnState, undo *[]undoEntry) (int64, error) {
+		var n int64
+		for _, c := range changes {
+			if c.Key == "" {
+				return 0, sqlerr.New(sqlerr.WrongValue, "an object change without a key")
+			}
+			key := dataflow.AppendKey(nil, dataflow.NewString(c.Key))
+			old, found, err := tx.gtx.Get(t.schema, key)
+			if err != nil {
+				return 0, err
+			}
+			switch {
+			case c.Deleted && found:
+				if err := tx.gtx.Delete(t.schema, key); err != nil {
+					return 0, err
+				}
+				tx.record(t, changelogpb.ChangeEvent_DELETE, key, old, nil)
+			case c.Deleted:
+				continue
+			case found:
+				row := c.row()
+				if dataflow.CompareRows(row, old) == 0 {
+					continue
+				}
+				newKey, err := tx.gtx.Update(t.schema, key, row)
+				if err != nil {
+					return 0, err
+				}
+				tx.record(t, changelogpb.ChangeEvent_UPDATE, newKey, old, row)
+			default:
+				row := c.row()
+				k, err := tx.gtx.Insert(t.schema, row)
+				if err != nil {
+					return 0, err
+				}
+				tx.record(t, changelogpb.ChangeEvent_INSERT, k, nil, row)
+			}
+			n++
+		}
+		return n, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("apply object changes to source %s: %w", source, err)
+	}
+	return res.LSN, nil
+}
