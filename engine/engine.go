@@ -38,9 +38,10 @@ type Engine struct {
 	hydrationStep int
 	// retention says how much history to keep for feeds that resume (AS OF).
 	retention Retention
-	// stop ends the maintenance loop; maintained is closed when it has ended.
+	// stop ends the background loops (maintenance, reconciliation of sources); background
+	// waits for them.
 	stop       context.CancelFunc
-	maintained chan struct{}
+	background sync.WaitGroup
 
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry
@@ -50,8 +51,9 @@ type Engine struct {
 	plain    map[string]*plainView
 	indexes  map[string]string // index name (lower) -> table name
 	shared   map[string]*sharedArrangement
-	commits  uint64       // committed write transactions, guarded by mu
-	sessions atomic.Int64 // open sessions
+	buckets  map[*objectSource]*sources.S3Bucket // connections of the object sources
+	commits  uint64                              // committed write transactions, guarded by mu
+	sessions atomic.Int64                        // open sessions
 	onEpoch  func(view string, d time.Duration)
 	// subscriberBuffer is the default SubscribeOptions.Buffer.
 	subscriberBuffer int
@@ -117,6 +119,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		plain:   map[string]*plainView{},
 		indexes: map[string]string{},
 		shared:  map[string]*sharedArrangement{},
+		buckets: map[*objectSource]*sources.S3Bucket{},
 		onEpoch: opts.ObserveEpoch,
 	}
 	e.subscriberBuffer = opts.SubscriberBuffer
@@ -138,12 +141,17 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	mctx, stop := context.WithCancel(context.Background())
-	e.stop, e.maintained = stop, make(chan struct{})
+	e.stop = stop
 	interval := opts.MaintenanceInterval
 	if interval <= 0 {
 		interval = time.Second
 	}
-	go e.maintain(mctx, interval)
+	reconcileEvery := opts.ReconcileInterval
+	if reconcileEvery <= 0 {
+		reconcileEvery = 5 * time.Minute
+	}
+	e.background.Go(func() { e.maintain(mctx, interval) })
+	e.background.Go(func() { e.reconcileLoop(mctx, reconcileEvery) })
 	return e, nil
 }
 
@@ -181,7 +189,7 @@ func (e *Engine) Close() error {
 	}
 	e.mu.Unlock()
 	e.stop()
-	<-e.maintained
+	e.background.Wait()
 	// Wait a little for an open write transaction to finish; one left open is abandoned
 	// (Genji rolls it back when the store closes).
 	select {

@@ -9,7 +9,6 @@ import (
 
 // maintain runs maintainOnce every interval until ctx ends.
 func (e *Engine) maintain(ctx context.Context, interval time.Duration) {
-	defer close(e.maintained)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

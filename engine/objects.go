@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -24,6 +25,8 @@ const kindSource = "source"
 type objectSource struct {
 	bucket, prefix string
 	options        map[string]string // upper-case names, see sqlplan.SourceOptions
+	// mu serialises the reconciliations of the source.
+	mu sync.Mutex
 }
 
 // sourceColumns are the columns of every object source, in order; key is the primary key.
@@ -54,11 +57,8 @@ func (e *Engine) createSource(tx *sources.Txn, st *sqlplan.CreateSource, sql str
 		}
 		return nil, nil, sqlerr.New(sqlerr.TableExists, "Table '%s' already exists", st.Name)
 	}
-	if st.Bucket == "" {
-		return nil, nil, sqlerr.New(sqlerr.WrongValue, "CREATE SOURCE needs a bucket name")
-	}
-	if v, ok := st.Options["SECURE"]; ok && v != "true" && v != "false" {
-		return nil, nil, sqlerr.New(sqlerr.WrongValue, "SECURE takes true or false, not %q", v)
+	if err := checkSourceOptions(st); err != nil {
+		return nil, nil, err
 	}
 	t := sourceTable(st, strings.TrimSpace(sql))
 	if err := tx.CreateTable(t.schema); err != nil {
@@ -72,6 +72,43 @@ func (e *Engine) createSource(tx *sources.Txn, st *sqlplan.CreateSource, sql str
 		e.catSeq = seq
 		e.tables[strings.ToLower(st.Name)] = t
 	}, nil
+}
+
+// createSource runs CREATE SOURCE: the bucket must be reachable, and the new source starts
+// with the objects a first listing finds.
+func (s *Session) createSource(ctx context.Context, st *sqlplan.CreateSource, sql string) (*Result, error) {
+	s.e.mu.Lock()
+	exists := s.e.exists(st.Name)
+	s.e.mu.Unlock()
+	if exists && st.IfNotExists {
+		return &Result{}, nil
+	}
+	if err := checkSourceOptions(st); err != nil {
+		return nil, err
+	}
+	src := &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options}
+	if _, err := sources.OpenS3(ctx, src.s3Config()); err != nil {
+		return nil, sqlerr.New(sqlerr.WrongValue, "cannot create source %s: %v", st.Name, err)
+	}
+	res, err := s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createSource(tx, st, sql) })
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.e.Reconcile(ctx, st.Name); err != nil {
+		return nil, fmt.Errorf("source %s was created, but its first listing failed (it is retried periodically): %w", st.Name, err)
+	}
+	return res, nil
+}
+
+// checkSourceOptions rejects a CREATE SOURCE whose options make no sense.
+func checkSourceOptions(st *sqlplan.CreateSource) error {
+	if st.Bucket == "" {
+		return sqlerr.New(sqlerr.WrongValue, "CREATE SOURCE needs a bucket name")
+	}
+	if v, ok := st.Options["SECURE"]; ok && v != "true" && v != "false" {
+		return sqlerr.New(sqlerr.WrongValue, "SECURE takes true or false, not %q", v)
+	}
+	return nil
 }
 
 // dropSource drops an object source no view reads.

@@ -9,16 +9,41 @@ import (
 	"time"
 
 	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/miniotest"
+	"github.com/minio/minio-go/v7"
 )
 
 // TestObjectSourceRows: an object source is a read-only relation whose rows follow object
 // changes, joinable with tables, durable, and tailed like any view input.
 func TestObjectSourceRows(t *testing.T) {
 	ctx := context.Background()
+	srv := miniotest.Start(t, miniotest.Options{})
+	mc, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.MakeBucket(ctx, "chat-images", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key, body, contentType string, meta map[string]string) {
+		t.Helper()
+		if _, err := mc.PutObject(ctx, "chat-images", key, strings.NewReader(body), int64(len(body)),
+			minio.PutObjectOptions{ContentType: contentType, UserMetadata: meta}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("img/a.png", strings.Repeat("a", 100), "image/png", map[string]string{"Owner": "ann"})
+	put("other/x.txt", "not under the prefix", "text/plain", nil)
+
 	dir := t.TempDir()
 	e, _ := reopen(t, nil, dir, engine.Options{})
 	s := e.NewSession()
-	mustExec(t, s, `CREATE SOURCE images FROM S3 BUCKET 'chat-images' PREFIX 'img/' WITH (ENDPOINT = '127.0.0.1:9', ACCESS_KEY = 'ak', SECRET_KEY = 'very secret')`)
+	mustExec(t, s, fmt.Sprintf(`CREATE SOURCE images FROM S3 BUCKET 'chat-images' PREFIX 'img/' WITH (ENDPOINT = '%s', ACCESS_KEY = '%s', SECRET_KEY = '%s', SECURE = false)`,
+		srv.Endpoint, srv.AccessKey, srv.SecretKey))
+	// The first listing ran with CREATE SOURCE.
+	if got := rowsOf(t, s, "SELECT `key`, size, content_type, user_metadata FROM images"); !slices.Equal(got, []string{"img/a.png\t100\timage/png\t{\"owner\":\"ann\"}"}) {
+		t.Fatalf("source rows after CREATE SOURCE: %q", got)
+	}
 	mustExec(t, s, `CREATE TABLE chat_message_image (chat_message_id INT PRIMARY KEY, image_key VARCHAR(1024))`)
 	mustExec(t, s, `CREATE MATERIALIZED VIEW message_images AS SELECT m.chat_message_id, i.size, i.content_type FROM chat_message_image m JOIN images i ON i.key = m.image_key`)
 	mustExec(t, s, `INSERT INTO chat_message_image VALUES (1, 'img/a.png'), (2, 'img/b.jpg')`)
@@ -28,33 +53,25 @@ func TestObjectSourceRows(t *testing.T) {
 	}
 	defer sub.Close()
 
-	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	lsn, err := e.ApplyObjectChanges(ctx, "images", []engine.ObjectChange{
-		{Key: "img/a.png", Size: 100, ETag: `"e1"`, ContentType: "image/png", LastModified: at, UserMetadata: map[string]string{"owner": "ann"}},
-		{Key: "img/b.jpg", Size: 200, ETag: "e2", ContentType: "image/jpeg", LastModified: at},
-	})
-	if err != nil || lsn == 0 {
-		t.Fatalf("apply: %d %v", lsn, err)
+	// New, overwritten and deleted objects arrive with a reconciliation, in one transaction.
+	put("img/b.jpg", strings.Repeat("b", 200), "image/jpeg", nil)
+	res, err := e.Reconcile(ctx, "images")
+	if err != nil || res.Inserted != 1 || res.Updated != 0 || res.Deleted != 0 || res.Listed != 2 {
+		t.Fatalf("reconcile: %+v %v", res, err)
 	}
-	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d 1 1 100 image/png", lsn), fmt.Sprintf("%d 1 2 200 image/jpeg", lsn))
-	if got, want := rowsOf(t, s, "SELECT * FROM images"), []string{
-		"img/a.png\t100\te1\timage/png\t2026-11-27 10:00:00\t{\"owner\":\"ann\"}",
-		"img/b.jpg\t200\te2\timage/jpeg\t2026-11-27 10:00:00\tNULL",
-	}; !slices.Equal(got, want) {
-		t.Fatalf("source rows %q, want %q", got, want)
-	}
-
-	// An overwrite and a delete in one batch are one transaction; a repeated change is none.
-	lsn2, err := e.ApplyObjectChanges(ctx, "images", []engine.ObjectChange{
-		{Key: "img/b.jpg", Size: 200, ETag: "e2", ContentType: "image/jpeg", LastModified: at},
-		{Key: "img/a.png", Size: 150, ETag: "e3", ContentType: "image/png", LastModified: at.Add(time.Minute)},
-		{Key: "img/b.jpg", Deleted: true},
-		{Key: "img/gone.png", Deleted: true},
-	})
-	if err != nil {
+	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d 1 2 200 image/jpeg", res.LSN))
+	put("img/a.png", strings.Repeat("a", 150), "image/png", nil)
+	if err := mc.RemoveObject(ctx, "chat-images", "img/b.jpg", minio.RemoveObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d -1 1 100 image/png", lsn2), fmt.Sprintf("%d 1 1 150 image/png", lsn2), fmt.Sprintf("%d -1 2 200 image/jpeg", lsn2))
+	if res, err = e.Reconcile(ctx, "images"); err != nil || res.Updated != 1 || res.Deleted != 1 {
+		t.Fatalf("reconcile: %+v %v", res, err)
+	}
+	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d -1 1 100 image/png", res.LSN), fmt.Sprintf("%d 1 1 150 image/png", res.LSN), fmt.Sprintf("%d -1 2 200 image/jpeg", res.LSN))
+	if res, err = e.Reconcile(ctx, "images"); err != nil || res.LSN != 0 || res.Listed != 1 {
+		t.Fatalf("a reconciliation with nothing to do: %+v %v", res, err)
+	}
+	// A change that changes nothing (an event delivered twice) is no transaction.
 	if again, err := e.ApplyObjectChanges(ctx, "images", []engine.ObjectChange{{Key: "img/b.jpg", Deleted: true}}); err != nil || again != 0 {
 		t.Fatalf("a change that changes nothing: LSN %d, %v", again, err)
 	}
@@ -71,8 +88,8 @@ func TestObjectSourceRows(t *testing.T) {
 			t.Errorf("%s: %v, want %q", q, err, msg)
 		}
 	}
-	res := mustExec(t, s, `SHOW CREATE SOURCE images`)
-	if def := res.Rows[0][1].Str(); strings.Contains(def, "very secret") || !strings.Contains(def, "SECRET_KEY = '<redacted>'") || !strings.Contains(def, "PREFIX 'img/'") {
+	res2 := mustExec(t, s, `SHOW CREATE SOURCE images`)
+	if def := res2.Rows[0][1].Str(); strings.Contains(def, srv.SecretKey) || !strings.Contains(def, "SECRET_KEY = '<redacted>'") || !strings.Contains(def, "PREFIX 'img/'") {
 		t.Errorf("SHOW CREATE SOURCE: %s", def)
 	}
 	if got := rowsOf(t, s, `SHOW SOURCES`); !slices.Equal(got, []string{"images"}) {
@@ -82,23 +99,56 @@ func TestObjectSourceRows(t *testing.T) {
 		t.Errorf("SHOW TABLES: %v", got)
 	}
 
-	// The source and its view survive a restart.
+	// Changes made while the engine is down are found by the listing at start.
 	sub.Close()
-	e, logs := reopen(t, e, dir, engine.Options{})
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	put("img/b.jpg", strings.Repeat("b", 50), "image/jpeg", nil)
+	if err := mc.RemoveObject(ctx, "chat-images", "img/a.png", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e, logs := reopen(t, nil, dir, engine.Options{})
 	if strings.Contains(logs, "recomputed") {
 		t.Fatalf("restart recomputed views:\n%s", logs)
 	}
 	s = e.NewSession()
-	if got := rowsOf(t, s, "SELECT * FROM message_images"); !slices.Equal(got, []string{"1\t150\timage/png"}) {
-		t.Fatalf("after restart: %v", got)
-	}
-	if _, err := e.ApplyObjectChanges(ctx, "images", []engine.ObjectChange{{Key: "img/a.png", Deleted: true}}); err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(rowsOf(t, s, "SELECT * FROM message_images"), []string{"2\t50\timage/jpeg"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart: %v", rowsOf(t, s, "SELECT * FROM message_images"))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	verifyAll(t, e)
 	mustExec(t, s, `DROP MATERIALIZED VIEW message_images`)
 	mustExec(t, s, `DROP SOURCE images`)
 	if _, err := e.ApplyObjectChanges(ctx, "images", nil); err == nil {
 		t.Fatal("changes to a dropped source were accepted")
+	}
+}
+
+// TestCreateSourceErrors: an unreachable endpoint or a missing bucket fails CREATE SOURCE
+// with a clear error and creates nothing.
+func TestCreateSourceErrors(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, engine.Options{})
+	s := e.NewSession()
+	for q, msg := range map[string]string{
+		`CREATE SOURCE a FROM S3 BUCKET 'b' WITH (ENDPOINT = '127.0.0.1:9', SECURE = false)`: "cannot reach bucket \"b\" at S3 endpoint 127.0.0.1:9",
+		`CREATE SOURCE a FROM S3 BUCKET 'b' WITH (SECURE = 'maybe')`:                         "SECURE takes true or false",
+	} {
+		if _, err := s.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want %q", q, err, msg)
+		}
+	}
+	srv := miniotest.Start(t, miniotest.Options{})
+	_, err := s.Exec(ctx, fmt.Sprintf(`CREATE SOURCE a FROM S3 BUCKET 'missing' WITH (ENDPOINT = '%s', ACCESS_KEY = '%s', SECRET_KEY = '%s', SECURE = false)`,
+		srv.Endpoint, srv.AccessKey, srv.SecretKey))
+	if err == nil || !strings.Contains(err.Error(), `bucket "missing" does not exist`) {
+		t.Errorf("a missing bucket: %v", err)
+	}
+	if got := rowsOf(t, s, `SHOW SOURCES`); len(got) != 0 {
+		t.Errorf("failed CREATE SOURCE left %v", got)
 	}
 }

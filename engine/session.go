@@ -126,7 +126,7 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 	case *sqlplan.Verify:
 		return s.e.verify(ctx, st)
 	case *sqlplan.CreateSource:
-		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createSource(tx, st, sql) })
+		return s.createSource(ctx, st, sql)
 	case *sqlplan.DropSource:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSource(tx, st) })
 	}

@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sources"
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// s3Config returns how to reach a source's bucket: its WITH options, else the environment
+// (CDC_S3_ENDPOINT, CDC_S3_ACCESS_KEY, CDC_S3_SECRET_KEY, CDC_S3_REGION).
+func (src *objectSource) s3Config() sources.S3Config {
+	opt := func(name, env string) string {
+		if v, ok := src.options[name]; ok {
+			return v
+		}
+		return os.Getenv(env)
+	}
+	return sources.S3Config{
+		Endpoint:  opt("ENDPOINT", "CDC_S3_ENDPOINT"),
+		AccessKey: opt("ACCESS_KEY", "CDC_S3_ACCESS_KEY"),
+		SecretKey: opt("SECRET_KEY", "CDC_S3_SECRET_KEY"),
+		Region:    opt("REGION", "CDC_S3_REGION"),
+		Secure:    src.options["SECURE"] != "false",
+		Bucket:    src.bucket,
+		Prefix:    src.prefix,
+	}
+}
+
+// bucket returns the connection to a source's bucket, opening it the first time.
+func (e *Engine) bucket(ctx context.Context, t *table) (*sources.S3Bucket, error) {
+	e.mu.Lock()
+	b := e.buckets[t.source]
+	e.mu.Unlock()
+	if b != nil {
+		return b, nil
+	}
+	b, err := sources.OpenS3(ctx, t.source.s3Config())
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.WrongValue, "source %s: %v", t.schema.Name, err)
+	}
+	e.mu.Lock()
+	e.buckets[t.source] = b
+	e.mu.Unlock()
+	return b, nil
+}
+
+// ReconcileResult is what one reconciliation of a source with its bucket found.
+type ReconcileResult struct {
+	Listed                     int // objects in the bucket under the prefix
+	Inserted, Updated, Deleted int // differences applied
+	LSN                        uint64
+	Took                       time.Duration
+}
+
+// reconcileBatch is how many differences one transaction applies.
+const reconcileBatch = 5000
+
+// Reconcile lists a source's bucket and applies whatever differs from the source's rows:
+// objects that notifications missed (while the engine was down, say) are inserted, updated
+// or deleted. Changes made after the listing started are never undone by it: a row whose
+// last_modified is newer than the listing is left alone.
+func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult, error) {
+	start := time.Now()
+	var res ReconcileResult
+	e.mu.Lock()
+	t, ok := e.tables[strings.ToLower(source)]
+	e.mu.Unlock()
+	if !ok || t.source == nil {
+		return res, sqlerr.New(sqlerr.NoSuchTable, "Source '%s' doesn't exist", source)
+	}
+	t.source.mu.Lock() // one reconciliation of a source at a time
+	defer t.source.mu.Unlock()
+	b, err := e.bucket(ctx, t)
+	if err != nil {
+		return res, err
+	}
+	listed := map[string]sources.ObjectInfo{}
+	if err := b.List(ctx, func(o sources.ObjectInfo) error {
+		listed[o.Key] = o
+		return nil
+	}); err != nil {
+		return res, fmt.Errorf("reconcile source %s: %w", source, err)
+	}
+	res.Listed = len(listed)
+	stored := map[string]dataflow.Row{}
+	tx, err := e.store.Begin(false)
+	if err != nil {
+		return res, err
+	}
+	err = tx.Scan(t.schema, func(_ []byte, row dataflow.Row) error {
+		stored[row[0].Str()] = row
+		return nil
+	})
+	tx.Rollback()
+	if err != nil {
+		return res, fmt.Errorf("reconcile source %s: %w", source, err)
+	}
+	var changes []ObjectChange
+	for _, key := range sortedKeys(listed) {
+		o := listed[key]
+		c := ObjectChange{Key: o.Key, Size: o.Size, ETag: o.ETag, ContentType: o.ContentType, LastModified: o.LastModified, UserMetadata: o.UserMetadata}
+		old, ok := stored[key]
+		switch {
+		case !ok:
+			res.Inserted++
+		case dataflow.CompareRows(old, c.row()) == 0:
+			continue
+		case old[4].TimeMicros() > o.LastModified.UnixMicro():
+			continue // changed by a notification after the listing saw it
+		default:
+			res.Updated++
+		}
+		changes = append(changes, c)
+	}
+	for _, key := range sortedKeys(stored) {
+		if _, ok := listed[key]; ok {
+			continue
+		}
+		if stored[key][4].TimeMicros() > start.UnixMicro() {
+			continue // created after the listing started
+		}
+		res.Deleted++
+		changes = append(changes, ObjectChange{Key: key, Deleted: true})
+	}
+	for i := 0; i < len(changes); i += reconcileBatch {
+		lsn, err := e.ApplyObjectChanges(ctx, source, changes[i:min(i+reconcileBatch, len(changes))])
+		if err != nil {
+			return res, err
+		}
+		res.LSN = max(res.LSN, lsn)
+	}
+	res.Took = time.Since(start)
+	e.log.Info("reconciled source with its bucket", "source", source, "listed", res.Listed,
+		"inserted", res.Inserted, "updated", res.Updated, "deleted", res.Deleted, "took", res.Took)
+	return res, nil
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// reconcileLoop reconciles every object source at start and then every interval, until ctx
+// ends. Failures (an unreachable endpoint) are logged and retried at the next round.
+func (e *Engine) reconcileLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		e.mu.Lock()
+		var names []string
+		for _, tb := range e.tables {
+			if tb.source != nil {
+				names = append(names, tb.schema.Name)
+			}
+		}
+		e.mu.Unlock()
+		for _, n := range names {
+			if ctx.Err() != nil {
+				return
+			}
+			if _, err := e.Reconcile(ctx, n); err != nil && ctx.Err() == nil {
+				e.log.Warn("reconcile source", "source", n, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
