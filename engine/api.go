@@ -37,7 +37,7 @@ type Options struct {
 	// a negative value turns the check off.
 	MinFreeDisk int64
 	// ReconcileInterval is how often every object source lists its bucket to catch changes
-	// that notifications missed (it also does at start); 0 means five minutes.
+	// that notifications missed (it also does at start); 0 means one minute.
 	ReconcileInterval time.Duration
 	// MaintenanceInterval is how often the view store is synced and history beyond the
 	// retention is truncated; 0 means one second.

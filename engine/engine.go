@@ -148,7 +148,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	reconcileEvery := opts.ReconcileInterval
 	if reconcileEvery <= 0 {
-		reconcileEvery = 5 * time.Minute
+		reconcileEvery = time.Minute
 	}
 	e.background.Go(func() { e.maintain(mctx, interval) })
 	e.background.Go(func() { e.reconcileLoop(mctx, reconcileEvery) })

@@ -74,6 +74,10 @@ func (e *Engine) createSource(tx *sources.Txn, st *sqlplan.CreateSource, sql str
 	}, nil
 }
 
+// DefaultNotifyARN is the notification target CREATE SOURCE configures on the bucket unless
+// its NOTIFY_ARN option names another (” for none): MinIO's webhook target with id cdc.
+const DefaultNotifyARN = "arn:minio:sqs::cdc:webhook"
+
 // createSource runs CREATE SOURCE: the bucket must be reachable, and the new source starts
 // with the objects a first listing finds.
 func (s *Session) createSource(ctx context.Context, st *sqlplan.CreateSource, sql string) (*Result, error) {
@@ -87,8 +91,21 @@ func (s *Session) createSource(ctx context.Context, st *sqlplan.CreateSource, sq
 		return nil, err
 	}
 	src := &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options}
-	if _, err := sources.OpenS3(ctx, src.s3Config()); err != nil {
+	b, err := sources.OpenS3(ctx, src.s3Config())
+	if err != nil {
 		return nil, sqlerr.New(sqlerr.WrongValue, "cannot create source %s: %v", st.Name, err)
+	}
+	arn, ok := st.Options["NOTIFY_ARN"]
+	if !ok {
+		arn = DefaultNotifyARN
+	}
+	if arn != "" {
+		// Without notifications the source still follows the bucket, by its listings.
+		if set, err := b.EnsureNotification(ctx, arn); err != nil {
+			s.e.log.Warn("source without bucket notifications: it follows the bucket by listing it", "source", st.Name, "err", err)
+		} else if set {
+			s.e.log.Info("bucket notifications set", "source", st.Name, "bucket", st.Bucket, "target", arn)
+		}
 	}
 	res, err := s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createSource(tx, st, sql) })
 	if err != nil {
@@ -195,14 +212,20 @@ func (c ObjectChange) row() dataflow.Row {
 // LSN, skipping those that change nothing (an event delivered twice, say), and returns the
 // LSN (0 if nothing changed). Changes apply in order, so the last one of a key wins.
 func (e *Engine) ApplyObjectChanges(ctx context.Context, source string, changes []ObjectChange) (uint64, error) {
+	lsn, _, err := e.applyObjectChanges(ctx, source, changes)
+	return lsn, err
+}
+
+// applyObjectChanges is ApplyObjectChanges that also returns how many changes changed a row.
+func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes []ObjectChange) (uint64, int64, error) {
 	e.mu.Lock()
 	t, ok := e.tables[strings.ToLower(source)]
 	e.mu.Unlock()
 	if !ok || t.source == nil {
-		return 0, sqlerr.New(sqlerr.NoSuchTable, "Source '%s' doesn't exist", source)
+		return 0, 0, sqlerr.New(sqlerr.NoSuchTable, "Source '%s' doesn't exist", source)
 	}
 	if err := e.failure(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	s := e.NewSession()
 	defer s.Close()
@@ -227,8 +250,8 @@ func (e *Engine) ApplyObjectChanges(ctx context.Context, source string, changes 
 				continue
 			case found:
 				row := c.row()
-				if dataflow.CompareRows(row, old) == 0 {
-					continue
+				if sameObject(row, old) {
+					continue // the same version (seen by a listing and an event, say)
 				}
 				newKey, err := tx.gtx.Update(t.schema, key, row)
 				if err != nil {
@@ -248,7 +271,7 @@ func (e *Engine) ApplyObjectChanges(ctx context.Context, source string, changes 
 		return n, nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("apply object changes to source %s: %w", source, err)
+		return 0, 0, fmt.Errorf("apply object changes to source %s: %w", source, err)
 	}
-	return res.LSN, nil
+	return res.LSN, res.RowsAffected, nil
 }

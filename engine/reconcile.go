@@ -111,8 +111,8 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 		switch {
 		case !ok:
 			res.Inserted++
-		case dataflow.CompareRows(old, c.row()) == 0:
-			continue
+		case sameObject(old, c.row()):
+			continue // last_modified may differ in precision between listings and events
 		case old[4].TimeMicros() > o.LastModified.UnixMicro():
 			continue // changed by a notification after the listing saw it
 		default:
@@ -174,4 +174,15 @@ func (e *Engine) reconcileLoop(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// sameObject reports whether two source rows describe the same object version: everything
+// but last_modified is equal.
+func sameObject(a, b dataflow.Row) bool {
+	for i := range a {
+		if i != 4 && dataflow.Compare(a[i], b[i]) != 0 {
+			return false
+		}
+	}
+	return true
 }

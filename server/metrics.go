@@ -25,6 +25,10 @@ type Metrics struct {
 	reg          *prometheus.Registry
 	epochs       *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	// Bucket notifications (S3Webhook).
+	eventsReceived, eventsDropped, eventsUnmatched prometheus.Counter
+	webhookErrors                                  *prometheus.CounterVec
+	webhook                                        http.Handler
 }
 
 // NewMetrics returns a registry with the process and Go collectors and the server's metrics.
@@ -41,6 +45,15 @@ func NewMetrics() *Metrics {
 			Help: "MySQL protocol logins rejected for a wrong user or password.",
 		}),
 	}
+	m.eventsReceived = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_s3_events_received_total",
+		Help: "Object events received from bucket notifications."})
+	m.eventsDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_s3_events_dropped_total",
+		Help: "Object events that changed nothing: redeliveries, or older than the source's rows."})
+	m.eventsUnmatched = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_s3_events_unmatched_total",
+		Help: "Object events for a bucket or prefix no source covers."})
+	m.webhookErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cdc_s3_webhook_errors_total",
+		Help: "Notification deliveries refused, by reason."}, []string{"reason"})
+	m.reg.MustRegister(m.eventsReceived, m.eventsDropped, m.eventsUnmatched, m.webhookErrors)
 	m.reg.MustRegister(m.epochs, m.authFailures, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -75,8 +88,15 @@ func (m *Metrics) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	if m.webhook != nil {
+		mux.Handle("/webhooks/s3", m.webhook)
+	}
 	return mux
 }
+
+// ServeWebhook makes the HTTP server (started afterwards) receive bucket notifications on
+// POST /webhooks/s3 with h.
+func (m *Metrics) ServeWebhook(h http.Handler) { m.webhook = h }
 
 // StartHTTP listens on addr and serves the metrics handler until ctx is done; wait returns
 // when the server has stopped.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/notification"
 )
 
 // S3Config says where a bucket is and how to sign in.
@@ -123,4 +124,33 @@ func NormalizeUserMetadata(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// EnsureNotification makes the bucket notify the target arn (for example
+// arn:minio:sqs::cdc:webhook) of every object created or removed under the prefix, unless a
+// notification for that target is configured already. It reports whether it set one.
+func (b *S3Bucket) EnsureNotification(ctx context.Context, arn string) (bool, error) {
+	cfg, err := b.client.GetBucketNotification(ctx, b.cfg.Bucket)
+	if err != nil {
+		return false, fmt.Errorf("read the notification configuration of bucket %q: %w", b.cfg.Bucket, err)
+	}
+	for _, q := range cfg.QueueConfigs {
+		if q.Queue == arn {
+			return false, nil
+		}
+	}
+	target, err := notification.NewArnFromString(arn)
+	if err != nil {
+		return false, fmt.Errorf("notification target %q: %w", arn, err)
+	}
+	q := notification.NewConfig(target)
+	q.AddEvents(notification.ObjectCreatedAll, notification.ObjectRemovedAll)
+	if b.cfg.Prefix != "" {
+		q.AddFilterPrefix(b.cfg.Prefix)
+	}
+	cfg.AddQueue(q)
+	if err := b.client.SetBucketNotification(ctx, b.cfg.Bucket, cfg); err != nil {
+		return false, fmt.Errorf("set the notification of bucket %q to %s: %w", b.cfg.Bucket, arn, err)
+	}
+	return true, nil
 }

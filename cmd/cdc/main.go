@@ -11,7 +11,7 @@ const usage = `usage: cdc <command> [flags]
 commands:
   sql   run SQL on an embedded engine (interactive on a terminal, else statements from stdin)
   slt   run sqllogictest scripts: cdc slt [--mode query|view] FILE|DIR...
-  serve serve SQL over the MySQL protocol: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--user U] [--password P] [--log-retention 24h|N]
+  serve serve SQL over the MySQL protocol: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--user U] [--password P] [--log-retention 24h|N] [--s3-webhook-token T]
   verify recompute materialized views from their tables and report differences: cdc verify [--data DIR] [VIEW...]
 `
 

@@ -21,6 +21,7 @@ func runServe(args []string) int {
 	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
+	webhookToken := fs.String("s3-webhook-token", os.Getenv("CDC_S3_WEBHOOK_TOKEN"), "bearer token bucket notifications must carry on POST /webhooks/s3 of the HTTP address (default: $CDC_S3_WEBHOOK_TOKEN; empty refuses them)")
 	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
 	minFreeMB := fs.Int64("min-free-mb", engine.DefaultMinFreeDisk>>20, "MiB the data directory's disk keeps free: below it writes are refused (0: no check)")
 	if err := fs.Parse(args); err != nil {
@@ -50,6 +51,10 @@ func runServe(args []string) int {
 		_ = e.Close()
 		return 1
 	}
+	if *webhookToken == "" {
+		log.Info("no --s3-webhook-token: bucket notifications are refused; sources follow their buckets by listing them")
+	}
+	metrics.ServeWebhook(server.NewS3Webhook(e, *webhookToken, log, metrics))
 	waitHTTP, err := metrics.StartHTTP(ctx, *httpAddr, log)
 	if err != nil {
 		log.Error("start http server", "err", err)
