@@ -89,6 +89,9 @@ type Webhook struct {
 	// QueueDir is where MinIO persists events until the endpoint accepts them; they survive
 	// endpoint outages and server restarts. Default: a directory under t.TempDir().
 	QueueDir string
+	// NoQueue configures the target without a queue directory: MinIO then posts each event
+	// as it happens (milliseconds) but drops those the endpoint does not accept.
+	NoQueue bool
 }
 
 // ARN returns the ARN of the target for bucket notification configurations:
@@ -104,12 +107,15 @@ func (w *Webhook) ARN() string {
 // env returns the server environment entries that configure the target.
 func (w *Webhook) env() []string {
 	id := w.ID
-	return []string{
+	env := []string{
 		"MINIO_NOTIFY_WEBHOOK_ENABLE_" + id + "=on",
 		"MINIO_NOTIFY_WEBHOOK_ENDPOINT_" + id + "=" + w.Endpoint,
 		"MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_" + id + "=" + w.AuthToken,
-		"MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_" + id + "=" + w.QueueDir,
 	}
+	if !w.NoQueue {
+		env = append(env, "MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_"+id+"="+w.QueueDir)
+	}
+	return env
 }
 
 // Server is a running MinIO server.
@@ -154,7 +160,7 @@ func Start(t testing.TB, opts Options) *Server {
 		if w.ID == "" {
 			w.ID = "cdc"
 		}
-		if w.QueueDir == "" {
+		if w.QueueDir == "" && !w.NoQueue {
 			w.QueueDir = t.TempDir()
 		}
 		s.Webhook = &w

@@ -111,8 +111,8 @@ func (m *Metrics) StartHTTP(ctx context.Context, addr string, log *slog.Logger) 
 	return func() error { return <-done }, nil
 }
 
-// lastAddr is the address StartHTTP listens on, with the real port when asked for port 0.
-func (m *Metrics) lastAddr() string {
+// Addr is the address StartHTTP listens on, with the real port when asked for port 0.
+func (m *Metrics) Addr() string {
 	a, _ := m.addr.Load().(string)
 	return a
 }

@@ -38,7 +38,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	go srv.Serve(serveCtx)
-	httpAddr := m.lastAddr()
+	httpAddr := m.Addr()
 
 	db := openDB(t, srv.Addr(), "root", "pw")
 	mustExec(t, ctx, db, `CREATE TABLE t (k INT PRIMARY KEY, g INT)`,

@@ -35,7 +35,7 @@ func webhookEngine(t *testing.T, token string) (*engine.Engine, string, *Metrics
 		_ = wait()
 		e.Close()
 	})
-	return e, m.lastAddr(), m
+	return e, m.Addr(), m
 }
 
 // TestBucketNotifications: objects put, overwritten and deleted in MinIO reach a view and its
@@ -131,7 +131,7 @@ func TestBucketNotifications(t *testing.T) {
 // testutilCounter reads a counter from the metrics page.
 func testutilCounter(t *testing.T, m *Metrics, name string) float64 {
 	t.Helper()
-	body := get(t, "http://"+m.lastAddr()+"/metrics")
+	body := get(t, "http://"+m.Addr()+"/metrics")
 	for _, line := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			var f float64
