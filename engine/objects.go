@@ -25,7 +25,8 @@ const kindSource = "source"
 type objectSource struct {
 	bucket, prefix string
 	options        map[string]string // upper-case names, see sqlplan.SourceOptions
-	// mu serialises the reconciliations of the source.
+	// mu serialises the writers of the source's rows: reconciliations, notifications and
+	// ApplyObjectChanges.
 	mu sync.Mutex
 }
 
@@ -212,11 +213,19 @@ func (c ObjectChange) row() dataflow.Row {
 // LSN, skipping those that change nothing (an event delivered twice, say), and returns the
 // LSN (0 if nothing changed). Changes apply in order, so the last one of a key wins.
 func (e *Engine) ApplyObjectChanges(ctx context.Context, source string, changes []ObjectChange) (uint64, error) {
+	e.mu.Lock()
+	t, ok := e.tables[strings.ToLower(source)]
+	e.mu.Unlock()
+	if ok && t.source != nil {
+		t.source.mu.Lock() // not interleaved with a reconciliation or a notification
+		defer t.source.mu.Unlock()
+	}
 	lsn, _, err := e.applyObjectChanges(ctx, source, changes)
 	return lsn, err
 }
 
-// applyObjectChanges is ApplyObjectChanges that also returns how many changes changed a row.
+// applyObjectChanges is ApplyObjectChanges that also returns how many changes changed a row;
+// the caller holds the source's mu.
 func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes []ObjectChange) (uint64, int64, error) {
 	e.mu.Lock()
 	t, ok := e.tables[strings.ToLower(source)]

@@ -131,7 +131,7 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 		changes = append(changes, ObjectChange{Key: key, Deleted: true})
 	}
 	for i := 0; i < len(changes); i += reconcileBatch {
-		lsn, err := e.ApplyObjectChanges(ctx, source, changes[i:min(i+reconcileBatch, len(changes))])
+		lsn, _, err := e.applyObjectChanges(ctx, source, changes[i:min(i+reconcileBatch, len(changes))])
 		if err != nil {
 			return res, err
 		}
