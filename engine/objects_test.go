@@ -152,3 +152,49 @@ func TestCreateSourceErrors(t *testing.T) {
 		t.Errorf("failed CREATE SOURCE left %v", got)
 	}
 }
+
+// TestObjectEventsOrderAndDuplicates: notifications apply per key in sequencer order;
+// redelivered and stale ones (older than the row) change nothing; other buckets are counted.
+func TestObjectEventsOrderAndDuplicates(t *testing.T) {
+	ctx := context.Background()
+	srv := miniotest.Start(t, miniotest.Options{})
+	mc, err := srv.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.MakeBucket(ctx, "bkt", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e := openEngine(t, engine.Options{ReconcileInterval: time.Hour})
+	s := e.NewSession()
+	mustExec(t, s, fmt.Sprintf(`CREATE SOURCE src FROM S3 BUCKET 'bkt' WITH (ENDPOINT = '%s', ACCESS_KEY = '%s', SECRET_KEY = '%s', SECURE = false, NOTIFY_ARN = '')`,
+		srv.Endpoint, srv.AccessKey, srv.SecretKey))
+	t0 := time.Now().Add(time.Minute) // later than any listing of this test
+	put := func(etag, seq string, at time.Duration) engine.ObjectEvent {
+		return engine.ObjectEvent{Bucket: "bkt", Key: "a", Size: 1, ETag: etag, Time: t0.Add(at), Sequencer: seq,
+			UserMetadata: map[string]string{"X-Amz-Meta-Owner": "ann", "content-type": "x"}}
+	}
+	del := func(seq string, at time.Duration) engine.ObjectEvent {
+		return engine.ObjectEvent{Bucket: "bkt", Key: "a", Removed: true, Time: t0.Add(at), Sequencer: seq}
+	}
+	etag := func() []string { return rowsOf(t, s, "SELECT etag, user_metadata FROM src") }
+	for _, step := range []struct {
+		events  []engine.ObjectEvent
+		applied int
+		want    []string
+	}{
+		{[]engine.ObjectEvent{put("v2", "0B", 2*time.Second), put("v1", "0A", time.Second)}, 2, []string{"v2\t{\"owner\":\"ann\"}"}},
+		{[]engine.ObjectEvent{put("v1", "0A", time.Second)}, 0, []string{"v2\t{\"owner\":\"ann\"}"}},
+		{[]engine.ObjectEvent{put("v2", "0B", 2*time.Second)}, 0, []string{"v2\t{\"owner\":\"ann\"}"}},
+		{[]engine.ObjectEvent{del("09", 0)}, 0, []string{"v2\t{\"owner\":\"ann\"}"}},
+		{[]engine.ObjectEvent{del("0C", 3*time.Second), {Bucket: "elsewhere", Key: "a"}}, 1, nil},
+	} {
+		res, err := e.ApplyObjectEvents(ctx, step.events)
+		if err != nil || res.Applied != step.applied {
+			t.Fatalf("events %+v: %+v %v, want %d applied", step.events, res, err, step.applied)
+		}
+		if got := etag(); !slices.Equal(got, step.want) {
+			t.Fatalf("after %+v: %q, want %q", step.events, got, step.want)
+		}
+	}
+}
