@@ -364,6 +364,9 @@ func (e *Engine) dropMaterializedView(tx *sources.Txn, name string, ifExists boo
 	if deps := e.dependents(name); len(deps) > 0 {
 		return nil, nil, sqlerr.New(sqlerr.Dependent, "Cannot drop materialized view '%s': view %s depends on it", name, strings.Join(deps, ", "))
 	}
+	if sks := e.sinksOf(name); len(sks) > 0 {
+		return nil, nil, sqlerr.New(sqlerr.Dependent, "Cannot drop materialized view '%s': sink %s writes it", name, strings.Join(sks, ", "))
+	}
 	if err := tx.DeleteCatalog(strings.ToLower(name)); err != nil {
 		return nil, nil, err
 	}

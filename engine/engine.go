@@ -41,7 +41,9 @@ type Engine struct {
 	// stop ends the background loops (maintenance, reconciliation of sources); background
 	// waits for them.
 	stop       context.CancelFunc
+	bgCtx      context.Context
 	background sync.WaitGroup
+	sinks      map[string]*sink // by lower-case name
 
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry
@@ -120,6 +122,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		indexes: map[string]string{},
 		shared:  map[string]*sharedArrangement{},
 		buckets: map[*objectSource]*sources.S3Bucket{},
+		sinks:   map[string]*sink{},
 		onEpoch: opts.ObserveEpoch,
 	}
 	e.subscriberBuffer = opts.SubscriberBuffer
@@ -152,6 +155,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.background.Go(func() { e.maintain(mctx, interval) })
 	e.background.Go(func() { e.reconcileLoop(mctx, reconcileEvery) })
+	e.mu.Lock()
+	e.bgCtx = mctx
+	for _, sk := range e.sinks {
+		e.startSink(sk)
+	}
+	e.mu.Unlock()
 	return e, nil
 }
 

@@ -18,13 +18,7 @@ import (
 func TestObjectSourceRows(t *testing.T) {
 	ctx := context.Background()
 	srv := miniotest.Start(t, miniotest.Options{})
-	mc, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, "chat-images", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mc := srv.Bucket(t, "chat-images")
 	put := func(key, body, contentType string, meta map[string]string) {
 		t.Helper()
 		if _, err := mc.PutObject(ctx, "chat-images", key, strings.NewReader(body), int64(len(body)),
@@ -158,13 +152,7 @@ func TestCreateSourceErrors(t *testing.T) {
 func TestObjectEventsOrderAndDuplicates(t *testing.T) {
 	ctx := context.Background()
 	srv := miniotest.Start(t, miniotest.Options{})
-	mc, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, "bkt", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	srv.Bucket(t, "bkt")
 	e := openEngine(t, engine.Options{ReconcileInterval: time.Hour})
 	s := e.NewSession()
 	mustExec(t, s, fmt.Sprintf(`CREATE SOURCE src FROM S3 BUCKET 'bkt' WITH (ENDPOINT = '%s', ACCESS_KEY = '%s', SECRET_KEY = '%s', SECURE = false, NOTIFY_ARN = '')`,

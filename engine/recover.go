@@ -78,6 +78,20 @@ func (e *Engine) recover(ctx context.Context) error {
 				return fmt.Errorf("catalog entry %s is not CREATE SOURCE", ent.Name)
 			}
 			e.tables[ent.Name] = sourceTable(cs, ent.Definition)
+		case kindSink:
+			st, err := sqlplan.Parse(ent.Definition)
+			if err != nil {
+				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
+			}
+			cs, ok := st.(*sqlplan.CreateSink)
+			if !ok {
+				return fmt.Errorf("catalog entry %s is not CREATE SINK", ent.Name)
+			}
+			sk, err := newSink(cs, ent.Definition)
+			if err != nil {
+				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
+			}
+			e.sinks[strings.ToLower(cs.Name)] = sk
 		case kindIndex:
 			stmt, err := sqlplan.Parser().Parse(ent.Definition)
 			if err != nil {

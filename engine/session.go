@@ -127,6 +127,10 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 		return s.e.verify(ctx, st)
 	case *sqlplan.CreateSource:
 		return s.createSource(ctx, st, sql)
+	case *sqlplan.CreateSink:
+		return s.createSink(ctx, st, sql)
+	case *sqlplan.DropSink:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSink(tx, st) })
 	case *sqlplan.DropSource:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSource(tx, st) })
 	}

@@ -23,6 +23,11 @@ func (e *Engine) showObjects(what string) *Result {
 				names = append(names, t.schema.Name)
 			}
 		}
+	case "sinks":
+		col = "Sink"
+		for _, sk := range e.sinks {
+			names = append(names, sk.name)
+		}
 	case "sources":
 		col = "Source"
 		for _, t := range e.tables {

@@ -374,3 +374,17 @@ func (b *tailBuffer) String() string {
 	}
 	return b.buf.String()
 }
+
+// Bucket returns a client of the server with a new bucket of that name, failing the test if
+// either cannot be had.
+func (s *Server) Bucket(t testing.TB, name string) *minio.Client {
+	t.Helper()
+	mc, err := s.Client()
+	if err != nil {
+		t.Fatalf("miniotest: client: %v", err)
+	}
+	if err := mc.MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("miniotest: make bucket %s: %v", name, err)
+	}
+	return mc
+}

@@ -45,13 +45,7 @@ func TestBucketNotifications(t *testing.T) {
 	ctx := context.Background()
 	e, addr, m := webhookEngine(t, "s3cret")
 	srv := miniotest.Start(t, miniotest.Options{Webhook: &miniotest.Webhook{Endpoint: "http://" + addr + "/webhooks/s3", AuthToken: "s3cret"}})
-	mc, err := srv.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := mc.MakeBucket(ctx, "chat-images", minio.MakeBucketOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	mc := srv.Bucket(t, "chat-images")
 	s := e.NewSession()
 	defer s.Close()
 	for _, q := range []string{

@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -153,4 +154,29 @@ func (b *S3Bucket) EnsureNotification(ctx context.Context, arn string) (bool, er
 		return false, fmt.Errorf("set the notification of bucket %q to %s: %w", b.cfg.Bucket, arn, err)
 	}
 	return true, nil
+}
+
+// Put writes an object (replacing one of the same key).
+func (b *S3Bucket) Put(ctx context.Context, key string, data []byte, contentType string) error {
+	_, err := b.client.PutObject(ctx, b.cfg.Bucket, key, bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: contentType})
+	if err != nil {
+		return fmt.Errorf("put %q into bucket %q: %w", key, b.cfg.Bucket, err)
+	}
+	return nil
+}
+
+// Keys calls fn with the key of every object under the bucket's prefix, in key order.
+func (b *S3Bucket) Keys(ctx context.Context, fn func(key string) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for obj := range b.client.ListObjects(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: b.cfg.Prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("list bucket %q: %w", b.cfg.Bucket, obj.Err)
+		}
+		if err := fn(obj.Key); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }

@@ -22,8 +22,34 @@ type DropSource struct {
 	IfExists bool
 }
 
+// CreateSink is CREATE SINK [IF NOT EXISTS] name FROM view INTO S3 BUCKET 'b' [PREFIX 'p']
+// [WITH (option = 'value', ...)]: the changes of a materialized view written to a bucket.
+type CreateSink struct {
+	Name        string
+	IfNotExists bool
+	View        string
+	Bucket      string
+	Prefix      string
+	// Options maps upper-case option names (FORMAT and the connection options of a source)
+	// to their values.
+	Options map[string]string
+}
+
+// DropSink is DROP SINK [IF EXISTS] name.
+type DropSink struct {
+	Name     string
+	IfExists bool
+}
+
 func (*CreateSource) isStatement() {}
 func (*DropSource) isStatement()   {}
+func (*CreateSink) isStatement()   {}
+func (*DropSink) isStatement()     {}
+
+// SinkOptions are the options CREATE SINK accepts.
+var SinkOptions = map[string]bool{
+	"FORMAT": true, "ENDPOINT": true, "ACCESS_KEY": true, "SECRET_KEY": true, "SECURE": true, "REGION": true,
+}
 
 // SourceOptions are the options CREATE SOURCE accepts.
 var SourceOptions = map[string]bool{
@@ -103,58 +129,98 @@ func (sc *sourceScanner) literal(what string) (string, error) {
 func parseCreateSource(rest string) (*CreateSource, error) {
 	st := &CreateSource{Options: map[string]string{}}
 	sc := &sourceScanner{s: rest}
+	var err error
+	if st.Name, st.IfNotExists, err = sc.ifNotExistsName("SOURCE"); err != nil {
+		return nil, err
+	}
+	if st.Bucket, st.Prefix, err = sc.bucket([]string{"from", "s3", "bucket"}, st.Options, SourceOptions, "SOURCE"); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// ifNotExistsName reads [IF NOT EXISTS] name of CREATE what.
+func (sc *sourceScanner) ifNotExistsName(what string) (string, bool, error) {
 	name, lower, str, err := sc.next()
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
+	ifNotExists := false
 	if lower == "if" {
 		if err := sc.expect("not"); err != nil {
-			return nil, err
+			return "", false, err
 		}
 		if err := sc.expect("exists"); err != nil {
-			return nil, err
+			return "", false, err
 		}
-		st.IfNotExists = true
+		ifNotExists = true
 		if name, lower, str, err = sc.next(); err != nil {
-			return nil, err
+			return "", false, err
 		}
 	}
-	if name == "" || str || len(lower) == 1 && !isIdentChar(rune(lower[0])) {
-		return nil, syntaxError("CREATE SOURCE needs a name")
+	if name == "" || str || len(lower) == 1 && !isIdentChar(rune(lower[0])) || lower == "from" {
+		return "", false, syntaxError("CREATE " + what + " needs a name")
 	}
-	st.Name = name
-	for _, w := range []string{"from", "s3", "bucket"} {
+	return name, ifNotExists, nil
+}
+
+// bucket reads the words head (FROM S3 BUCKET, say), 'bucket', then [PREFIX 'p'] and [WITH
+// (options)] of CREATE what, up to the end.
+func (sc *sourceScanner) bucket(head []string, options map[string]string, allowed map[string]bool, what string) (bucket, prefix string, err error) {
+	for _, w := range head {
 		if err := sc.expect(w); err != nil {
-			return nil, err
+			return "", "", err
 		}
 	}
-	if st.Bucket, err = sc.literal("BUCKET"); err != nil {
-		return nil, err
+	if bucket, err = sc.literal("BUCKET"); err != nil {
+		return "", "", err
 	}
 	for {
 		_, lower, _, err := sc.next()
 		if err != nil {
-			return nil, err
+			return "", "", err
 		}
 		switch lower {
 		case "", ";":
-			return st, nil
+			return bucket, prefix, nil
 		case "prefix":
-			if st.Prefix, err = sc.literal("PREFIX"); err != nil {
-				return nil, err
+			if prefix, err = sc.literal("PREFIX"); err != nil {
+				return "", "", err
 			}
 		case "with":
-			if err := sc.options(st.Options); err != nil {
-				return nil, err
+			if err := sc.options(options, allowed, strings.ToLower(what)); err != nil {
+				return "", "", err
 			}
 		default:
-			return nil, syntaxError("unexpected " + lower + " in CREATE SOURCE")
+			return "", "", syntaxError("unexpected " + lower + " in CREATE " + what)
 		}
 	}
 }
 
-// options reads ( NAME = 'value' [, ...] ).
-func (sc *sourceScanner) options(into map[string]string) error {
+// parseCreateSink parses what follows CREATE SINK.
+func parseCreateSink(rest string) (*CreateSink, error) {
+	st := &CreateSink{Options: map[string]string{}}
+	sc := &sourceScanner{s: rest}
+	var err error
+	if st.Name, st.IfNotExists, err = sc.ifNotExistsName("SINK"); err != nil {
+		return nil, err
+	}
+	if err := sc.expect("from"); err != nil {
+		return nil, err
+	}
+	view, _, str, err := sc.next()
+	if err != nil || str || view == "" {
+		return nil, syntaxError("CREATE SINK needs FROM a materialized view")
+	}
+	st.View = view
+	if st.Bucket, st.Prefix, err = sc.bucket([]string{"into", "s3", "bucket"}, st.Options, SinkOptions, "SINK"); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// options reads ( NAME = 'value' [, ...] ) of the allowed names.
+func (sc *sourceScanner) options(into map[string]string, allowed map[string]bool, what string) error {
 	if tok, _, _, err := sc.next(); err != nil || tok != "(" {
 		return syntaxError("expected ( after WITH")
 	}
@@ -170,8 +236,8 @@ func (sc *sourceScanner) options(into map[string]string) error {
 			continue
 		}
 		key := strings.ToUpper(name)
-		if !SourceOptions[key] {
-			return syntaxError("unknown source option " + name)
+		if !allowed[key] {
+			return syntaxError("unknown " + what + " option " + name)
 		}
 		if tok, _, _, err := sc.next(); err != nil || tok != "=" {
 			return syntaxError("expected = after " + name)
@@ -189,15 +255,26 @@ func (sc *sourceScanner) options(into map[string]string) error {
 
 // parseDropSource parses what follows DROP SOURCE.
 func parseDropSource(rest string) (*DropSource, error) {
-	st := &DropSource{}
+	name, ifExists, err := parseDropName(rest, "DROP SOURCE takes one source name")
+	return &DropSource{Name: name, IfExists: ifExists}, err
+}
+
+// parseDropSink parses what follows DROP SINK.
+func parseDropSink(rest string) (*DropSink, error) {
+	name, ifExists, err := parseDropName(rest, "DROP SINK takes one sink name")
+	return &DropSink{Name: name, IfExists: ifExists}, err
+}
+
+// parseDropName reads [IF EXISTS] name.
+func parseDropName(rest, usage string) (string, bool, error) {
+	ifExists := false
 	ws, _ := headWords(rest, 2)
 	if len(ws) == 2 && ws[0].lower == "if" && ws[1].lower == "exists" {
-		st.IfExists, rest = true, rest[ws[1].end:]
+		ifExists, rest = true, rest[ws[1].end:]
 	}
 	name, more := identifier(rest)
 	if name == "" || strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(more), ";")) != "" {
-		return nil, syntaxError("DROP SOURCE takes one source name")
+		return "", false, syntaxError(usage)
 	}
-	st.Name = name
-	return st, nil
+	return name, ifExists, nil
 }

@@ -17,6 +17,11 @@ func TestParseSourceStatements(t *testing.T) {
 		`drop source if exists images;`: &DropSource{Name: "images", IfExists: true},
 		`SHOW SOURCES`:                  &ShowObjects{What: "sources"},
 		`SHOW CREATE SOURCE images`:     &ShowCreate{What: "source", Name: "images"},
+		`CREATE SINK thumbs_out FROM thumbs INTO S3 BUCKET 'out' PREFIX 't/' WITH (FORMAT = 'jsonl')`: &CreateSink{
+			Name: "thumbs_out", View: "thumbs", Bucket: "out", Prefix: "t/", Options: map[string]string{"FORMAT": "jsonl"},
+		},
+		`DROP SINK IF EXISTS thumbs_out`: &DropSink{Name: "thumbs_out", IfExists: true},
+		`SHOW SINKS`:                     &ShowObjects{What: "sinks"},
 	} {
 		got, err := Parse(sql)
 		if err != nil {
@@ -28,7 +33,7 @@ func TestParseSourceStatements(t *testing.T) {
 		}
 	}
 	for sql, msg := range map[string]string{
-		`CREATE SOURCE FROM S3 BUCKET 'b'`:                        "expected FROM",
+		`CREATE SOURCE FROM S3 BUCKET 'b'`:                        "CREATE SOURCE needs a name",
 		`CREATE SOURCE s FROM S3 BUCKET b`:                        "BUCKET takes a quoted string",
 		`CREATE SOURCE s FROM S3 BUCKET 'b`:                       "unterminated string",
 		`CREATE SOURCE s FROM S3 BUCKET 'b' WITH (COLOR = 'red')`: "unknown source option COLOR",

@@ -124,6 +124,12 @@ func Parse(sql string) (Statement, error) {
 		return parseCreateSource(sql[words[1].end:])
 	case w(0) == "drop" && w(1) == "source":
 		return parseDropSource(sql[words[1].end:])
+	case w(0) == "create" && w(1) == "sink":
+		return parseCreateSink(sql[words[1].end:])
+	case w(0) == "drop" && w(1) == "sink":
+		return parseDropSink(sql[words[1].end:])
+	case w(0) == "show" && w(1) == "sinks":
+		return &ShowObjects{What: "sinks"}, nil
 	case w(0) == "show" && w(1) == "sources":
 		return &ShowObjects{What: "sources"}, nil
 	case w(0) == "verify":
