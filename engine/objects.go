@@ -26,8 +26,10 @@ type objectSource struct {
 	bucket, prefix string
 	options        map[string]string // upper-case names, see sqlplan.SourceOptions
 	// mu serialises the writers of the source's rows: reconciliations, notifications and
-	// ApplyObjectChanges.
+	// ApplyObjectChanges. It also guards notifying.
 	mu sync.Mutex
+	// notifying is set once the bucket's notification for notifyARN is known to be set.
+	notifying bool
 }
 
 // sourceColumns are the columns of every object source, in order; key is the primary key.
@@ -80,7 +82,7 @@ func (e *Engine) createSource(tx *sources.Txn, st *sqlplan.CreateSource, sql str
 const DefaultNotifyARN = "arn:minio:sqs::cdc:webhook"
 
 // createSource runs CREATE SOURCE: the bucket must be reachable, and the new source starts
-// with the objects a first listing finds.
+// with the objects a first listing finds (which also sets the bucket's notification).
 func (s *Session) createSource(ctx context.Context, st *sqlplan.CreateSource, sql string) (*Result, error) {
 	s.e.mu.Lock()
 	exists := s.e.exists(st.Name)
@@ -92,21 +94,8 @@ func (s *Session) createSource(ctx context.Context, st *sqlplan.CreateSource, sq
 		return nil, err
 	}
 	src := &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options}
-	b, err := sources.OpenS3(ctx, src.s3Config())
-	if err != nil {
+	if _, err := sources.OpenS3(ctx, src.s3Config()); err != nil {
 		return nil, sqlerr.New(sqlerr.WrongValue, "cannot create source %s: %v", st.Name, err)
-	}
-	arn, ok := st.Options["NOTIFY_ARN"]
-	if !ok {
-		arn = DefaultNotifyARN
-	}
-	if arn != "" {
-		// Without notifications the source still follows the bucket, by its listings.
-		if set, err := b.EnsureNotification(ctx, arn); err != nil {
-			s.e.log.Warn("source without bucket notifications: it follows the bucket by listing it", "source", st.Name, "err", err)
-		} else if set {
-			s.e.log.Info("bucket notifications set", "source", st.Name, "bucket", st.Bucket, "target", arn)
-		}
 	}
 	res, err := s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createSource(tx, st, sql) })
 	if err != nil {
@@ -283,4 +272,12 @@ func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes 
 		return 0, 0, fmt.Errorf("apply object changes to source %s: %w", source, err)
 	}
 	return res.LSN, res.RowsAffected, nil
+}
+
+// notifyARN is the notification target the source's bucket should notify, or "" for none.
+func (src *objectSource) notifyARN() string {
+	if arn, ok := src.options["NOTIFY_ARN"]; ok {
+		return arn
+	}
+	return DefaultNotifyARN
 }

@@ -82,6 +82,18 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 	if err != nil {
 		return res, err
 	}
+	if arn := t.source.notifyARN(); arn != "" && !t.source.notifying {
+		// Retried by every reconciliation until it works: a MinIO that just started may not
+		// know its targets yet. Without notifications the listings still follow the bucket.
+		if set, err := b.EnsureNotification(ctx, arn); err != nil {
+			e.log.Warn("source without bucket notifications for now: it follows the bucket by listing it", "source", source, "err", err)
+		} else {
+			t.source.notifying = true
+			if set {
+				e.log.Info("bucket notifications set", "source", source, "bucket", t.source.bucket, "target", arn)
+			}
+		}
+	}
 	listed := map[string]sources.ObjectInfo{}
 	if err := b.List(ctx, func(o sources.ObjectInfo) error {
 		listed[o.Key] = o

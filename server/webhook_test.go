@@ -56,10 +56,20 @@ func TestBucketNotifications(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	// CREATE SOURCE configured the bucket's notification.
-	cfg, err := mc.GetBucketNotification(ctx, "chat-images")
-	if err != nil || len(cfg.QueueConfigs) != 1 || cfg.QueueConfigs[0].Queue != engine.DefaultNotifyARN {
-		t.Fatalf("bucket notification after CREATE SOURCE: %+v %v", cfg.QueueConfigs, err)
+	// CREATE SOURCE configured the bucket's notification, or a later listing does when MinIO
+	// did not know its target yet (it loads targets in the background at start).
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		cfg, err := mc.GetBucketNotification(ctx, "chat-images")
+		if err == nil && len(cfg.QueueConfigs) == 1 && cfg.QueueConfigs[0].Queue == engine.DefaultNotifyARN {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bucket notification after CREATE SOURCE: %+v %v", cfg.QueueConfigs, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if _, err := e.Reconcile(ctx, "images"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sub, err := e.Subscribe(ctx, "sizes", engine.SubscribeOptions{})
 	if err != nil {
