@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -30,6 +31,10 @@ type objectSource struct {
 	mu sync.Mutex
 	// notifying is set once the bucket's notification for notifyARN is known to be set.
 	notifying bool
+	// Counters for Stats: reconciliations and the differences they applied, objects listed
+	// by the last one.
+	reconciles, inserted, updated, deleted atomic.Uint64
+	listed                                 atomic.Int64
 }
 
 // sourceColumns are the columns of every object source, in order; key is the primary key.

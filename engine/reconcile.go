@@ -150,6 +150,11 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 		res.LSN = max(res.LSN, lsn)
 	}
 	res.Took = time.Since(start)
+	t.source.reconciles.Add(1)
+	t.source.inserted.Add(uint64(res.Inserted))
+	t.source.updated.Add(uint64(res.Updated))
+	t.source.deleted.Add(uint64(res.Deleted))
+	t.source.listed.Store(int64(res.Listed))
 	e.log.Info("reconciled source with its bucket", "source", source, "listed", res.Listed,
 		"inserted", res.Inserted, "updated", res.Updated, "deleted", res.Deleted, "took", res.Took)
 	return res, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cdc-dev/cdc/sinks"
@@ -23,6 +24,7 @@ type sink struct {
 	conn       *objectSource // how to reach the bucket (the options a source would have)
 	stop       context.CancelFunc
 	done       chan struct{}
+	written    atomic.Uint64 // the last LSN written, for Stats
 }
 
 // newSink returns the sink of a CREATE SINK statement, not yet running.
@@ -159,6 +161,7 @@ func (e *Engine) runSink(ctx context.Context, sk *sink) error {
 	if last > 0 {
 		opts = SubscribeOptions{AsOf: last, HasAsOf: true}
 	}
+	sk.written.Store(last)
 	sub, err := e.Subscribe(ctx, sk.view, opts)
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", sk.view, err)
@@ -187,5 +190,6 @@ func (e *Engine) runSink(ctx context.Context, sk *sink) error {
 			return err
 		}
 		last = max(last, batch.LSN)
+		sk.written.Store(last)
 	}
 }

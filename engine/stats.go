@@ -16,6 +16,24 @@ type Stats struct {
 	SyncedLSN   uint64
 	HistoryFrom uint64
 	Views       []ViewStats
+	Sources     []SourceStats
+	Sinks       []SinkStats
+}
+
+// SourceStats describes one object source.
+type SourceStats struct {
+	Name       string
+	Objects    int64  // objects its last listing found
+	Reconciles uint64 // listings since Open
+	// Differences the listings applied since Open: changes notifications had missed.
+	Inserted, Updated, Deleted uint64
+}
+
+// SinkStats describes one sink.
+type SinkStats struct {
+	Name    string
+	View    string
+	Written uint64 // the last LSN written to the bucket (0 before the first)
 }
 
 // ViewStats describes one materialized view.
@@ -43,6 +61,17 @@ func (e *Engine) Stats() Stats {
 		})
 	}
 	sort.Slice(st.Views, func(i, j int) bool { return st.Views[i].Name < st.Views[j].Name })
+	for _, t := range e.tables {
+		if src := t.source; src != nil {
+			st.Sources = append(st.Sources, SourceStats{Name: t.schema.Name, Objects: src.listed.Load(),
+				Reconciles: src.reconciles.Load(), Inserted: src.inserted.Load(), Updated: src.updated.Load(), Deleted: src.deleted.Load()})
+		}
+	}
+	sort.Slice(st.Sources, func(i, j int) bool { return st.Sources[i].Name < st.Sources[j].Name })
+	for _, sk := range e.sinks {
+		st.Sinks = append(st.Sinks, SinkStats{Name: sk.name, View: sk.view, Written: sk.written.Load()})
+	}
+	sort.Slice(st.Sinks, func(i, j int) bool { return st.Sinks[i].Name < st.Sinks[j].Name })
 	return st
 }
 

@@ -143,6 +143,11 @@ var (
 	descRows        = prometheus.NewDesc("cdc_view_rows", "Rows in a materialized view, duplicates counted.", []string{"view"}, nil)
 	descEpochs      = prometheus.NewDesc("cdc_view_epochs_total", "Epochs a view processed since start.", []string{"view"}, nil)
 	descSubscribers = prometheus.NewDesc("cdc_view_subscribers", "Open subscriptions (TAIL) to a view.", []string{"view"}, nil)
+	descSrcObjects  = prometheus.NewDesc("cdc_s3_source_objects", "Objects the last listing of a source's bucket found.", []string{"source"}, nil)
+	descSrcRecon    = prometheus.NewDesc("cdc_s3_reconciliations_total", "Listings of a source's bucket since start.", []string{"source"}, nil)
+	descSrcDiffs    = prometheus.NewDesc("cdc_s3_reconcile_differences_total", "Changes listings applied that notifications had missed, by kind.", []string{"source", "kind"}, nil)
+	descSinkLSN     = prometheus.NewDesc("cdc_sink_written_lsn", "Last LSN a sink wrote.", []string{"sink"}, nil)
+	descSinkLag     = prometheus.NewDesc("cdc_sink_lag_lsn", "Transactions of the log a sink has not written yet.", []string{"sink"}, nil)
 	descRowsSent    = prometheus.NewDesc("cdc_view_subscriber_rows_sent_total", "Rows delivered to a view's subscribers since start.", []string{"view"}, nil)
 )
 
@@ -152,7 +157,7 @@ type statsCollector struct{ e *engine.Engine }
 
 // Describe sends the descriptors of the engine's metrics.
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent} {
+	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descSrcObjects, descSrcRecon, descSrcDiffs, descSinkLSN, descSinkLag} {
 		ch <- d
 	}
 }
@@ -173,5 +178,18 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(v.Epochs), name)
 		ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(v.Subscribers), name)
 		ch <- prometheus.MustNewConstMetric(descRowsSent, prometheus.CounterValue, float64(v.RowsSent), name)
+	}
+	for _, src := range st.Sources {
+		name := labelValue(src.Name)
+		ch <- prometheus.MustNewConstMetric(descSrcObjects, prometheus.GaugeValue, float64(src.Objects), name)
+		ch <- prometheus.MustNewConstMetric(descSrcRecon, prometheus.CounterValue, float64(src.Reconciles), name)
+		for kind, n := range map[string]uint64{"insert": src.Inserted, "update": src.Updated, "delete": src.Deleted} {
+			ch <- prometheus.MustNewConstMetric(descSrcDiffs, prometheus.CounterValue, float64(n), name, kind)
+		}
+	}
+	for _, sk := range st.Sinks {
+		name := labelValue(sk.Name)
+		ch <- prometheus.MustNewConstMetric(descSinkLSN, prometheus.GaugeValue, float64(sk.Written), name)
+		ch <- prometheus.MustNewConstMetric(descSinkLag, prometheus.GaugeValue, float64(st.LogHead-min(sk.Written, st.LogHead)), name)
 	}
 }

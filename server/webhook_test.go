@@ -24,6 +24,9 @@ func webhookEngine(t *testing.T, token string) (*engine.Engine, string, *Metrics
 		t.Fatal(err)
 	}
 	m := NewMetrics()
+	if err := m.Attach(e); err != nil {
+		t.Fatal(err)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m.ServeWebhook(NewS3Webhook(e, token, log, m))
 	wait, err := m.StartHTTP(ctx, "127.0.0.1:0", log)
@@ -141,6 +144,12 @@ func TestBucketNotifications(t *testing.T) {
 	}
 	if got := testutilCounter(t, m, "cdc_s3_events_received_total"); got < 3 {
 		t.Errorf("events received: %v", got)
+	}
+	body := get(t, "http://"+m.Addr()+"/metrics")
+	for _, want := range []string{`cdc_s3_reconcile_differences_total{kind="delete",source="images"} 1`, `cdc_s3_source_objects{source="images"}`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 
