@@ -109,6 +109,15 @@ func (e *Engine) applyEvents(ctx context.Context, t *table, events []ObjectEvent
 			LastModified: ev.Time, UserMetadata: sources.NormalizeUserMetadata(ev.UserMetadata)})
 	}
 	tx.Rollback()
+	if t.source.content {
+		b, err := e.bucket(ctx, t)
+		if err != nil {
+			return 0, 0, err
+		}
+		if changes, err = e.fetchContent(ctx, t, b, changes); err != nil {
+			return 0, 0, err
+		}
+	}
 	lsn, n, err := e.applyObjectChanges(ctx, t.schema.Name, changes)
 	return int(n), lsn, err
 }

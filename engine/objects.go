@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,10 @@ const kindSource = "source"
 type objectSource struct {
 	bucket, prefix string
 	options        map[string]string // upper-case names, see sqlplan.SourceOptions
+	// content is set when rows carry the object's bytes (CONTENT = true), up to maxContent
+	// bytes; larger objects have NULL content.
+	content    bool
+	maxContent int64
 	// mu serialises the writers of the source's rows: reconciliations, notifications and
 	// ApplyObjectChanges. It also guards notifying.
 	mu sync.Mutex
@@ -37,9 +42,10 @@ type objectSource struct {
 	listed                                 atomic.Int64
 }
 
-// sourceColumns are the columns of every object source, in order; key is the primary key.
-func sourceColumns() []sources.ColumnSchema {
-	return []sources.ColumnSchema{
+// sourceColumns are the columns of an object source, in order; key is the primary key, and
+// content is last when the source has it.
+func sourceColumns(content bool) []sources.ColumnSchema {
+	cols := []sources.ColumnSchema{
 		{Name: "key", Kind: dataflow.KindString, SQLType: "VARCHAR(1024)", NotNull: true},
 		{Name: "size", Kind: dataflow.KindInt, SQLType: "BIGINT"},
 		{Name: "etag", Kind: dataflow.KindString, SQLType: "VARCHAR(64)"},
@@ -47,12 +53,28 @@ func sourceColumns() []sources.ColumnSchema {
 		{Name: "last_modified", Kind: dataflow.KindTime, SQLType: "DATETIME(6)"},
 		{Name: "user_metadata", Kind: dataflow.KindString, SQLType: "TEXT"},
 	}
+	if content {
+		cols = append(cols, sources.ColumnSchema{Name: "content", Kind: dataflow.KindBytes, SQLType: "LONGBLOB"})
+	}
+	return cols
 }
+
+// defaultMaxContent is the content cap of a source without MAX_CONTENT_BYTES, and
+// maxContentCap the largest allowed: a row must fit in one storage transaction.
+const (
+	defaultMaxContent = 1 << 20
+	maxContentCap     = 4 << 20
+)
 
 // sourceTable returns the table that holds the rows of an object source.
 func sourceTable(st *sqlplan.CreateSource, sql string) *table {
-	t := &table{sql: sql, source: &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options}}
-	t.schema = sources.TableSchema{Name: st.Name, Columns: sourceColumns(), PrimaryKey: []int{0}}
+	src := &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options,
+		content: st.Options["CONTENT"] == "true", maxContent: defaultMaxContent}
+	if v, err := strconv.ParseInt(st.Options["MAX_CONTENT_BYTES"], 10, 64); err == nil {
+		src.maxContent = v
+	}
+	t := &table{sql: sql, source: src}
+	t.schema = sources.TableSchema{Name: st.Name, Columns: sourceColumns(src.content), PrimaryKey: []int{0}}
 	t.rules = make([]columnRule, len(t.schema.Columns))
 	return t
 }
@@ -117,8 +139,16 @@ func checkSourceOptions(st *sqlplan.CreateSource) error {
 	if st.Bucket == "" {
 		return sqlerr.New(sqlerr.WrongValue, "CREATE SOURCE needs a bucket name")
 	}
-	if v, ok := st.Options["SECURE"]; ok && v != "true" && v != "false" {
-		return sqlerr.New(sqlerr.WrongValue, "SECURE takes true or false, not %q", v)
+	for _, name := range []string{"SECURE", "CONTENT"} {
+		if v, ok := st.Options[name]; ok && v != "true" && v != "false" {
+			return sqlerr.New(sqlerr.WrongValue, "%s takes true or false, not %q", name, v)
+		}
+	}
+	if v, ok := st.Options["MAX_CONTENT_BYTES"]; ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > maxContentCap {
+			return sqlerr.New(sqlerr.WrongValue, "MAX_CONTENT_BYTES takes a number of bytes up to %d, not %q", maxContentCap, v)
+		}
 	}
 	return nil
 }
@@ -186,10 +216,12 @@ type ObjectChange struct {
 	ContentType  string
 	LastModified time.Time
 	UserMetadata map[string]string
+	// Content is the object's bytes, for a source with content (nil: NULL, too large).
+	Content []byte
 }
 
-// row returns the source row of an object that exists.
-func (c ObjectChange) row() dataflow.Row {
+// row returns the source row of an object that exists, with its content if withContent.
+func (c ObjectChange) row(withContent bool) dataflow.Row {
 	meta := dataflow.Null
 	if len(c.UserMetadata) > 0 {
 		b, _ := json.Marshal(c.UserMetadata) // a map of strings always marshals
@@ -199,8 +231,16 @@ func (c ObjectChange) row() dataflow.Row {
 	if c.ContentType != "" {
 		ct = dataflow.NewString(c.ContentType)
 	}
-	return dataflow.Row{dataflow.NewString(c.Key), dataflow.NewInt(c.Size), dataflow.NewString(strings.Trim(c.ETag, `"`)),
+	row := dataflow.Row{dataflow.NewString(c.Key), dataflow.NewInt(c.Size), dataflow.NewString(strings.Trim(c.ETag, `"`)),
 		ct, dataflow.NewTimeMicros(c.LastModified.UnixMicro()), meta}
+	if withContent {
+		content := dataflow.Null
+		if c.Content != nil {
+			content = dataflow.NewBytes(c.Content)
+		}
+		row = append(row, content)
+	}
+	return row
 }
 
 // ApplyObjectChanges writes the changes of a source's objects as one transaction with one
@@ -252,8 +292,8 @@ func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes 
 			case c.Deleted:
 				continue
 			case found:
-				row := c.row()
-				if sameObject(row, old) {
+				row := c.row(t.source.content)
+				if sameObject(row, old) && (!t.source.content || dataflow.Compare(row[6], old[6]) == 0) {
 					continue // the same version (seen by a listing and an event, say)
 				}
 				newKey, err := tx.gtx.Update(t.schema, key, row)
@@ -262,7 +302,7 @@ func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes 
 				}
 				tx.record(t, changelogpb.ChangeEvent_UPDATE, newKey, old, row)
 			default:
-				row := c.row()
+				row := c.row(t.source.content)
 				k, err := tx.gtx.Insert(t.schema, row)
 				if err != nil {
 					return 0, err
@@ -285,4 +325,31 @@ func (src *objectSource) notifyARN() string {
 		return arn
 	}
 	return DefaultNotifyARN
+}
+
+// fetchContent reads the bytes of the changed objects of a source with content, in place;
+// an object over the cap keeps nil content (NULL). An object that is gone by now is left out:
+// its deletion is on its way.
+func (e *Engine) fetchContent(ctx context.Context, t *table, b *sources.S3Bucket, changes []ObjectChange) ([]ObjectChange, error) {
+	if !t.source.content {
+		return changes, nil
+	}
+	out := changes[:0]
+	for _, c := range changes {
+		if !c.Deleted && c.Size <= t.source.maxContent {
+			data, found, err := b.Get(ctx, c.Key, t.source.maxContent)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				continue
+			}
+			c.Content = data
+			if c.Content == nil {
+				c.Content = []byte{}
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

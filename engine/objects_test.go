@@ -1,8 +1,11 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"slices"
 	"strings"
 	"testing"
@@ -183,6 +186,65 @@ func TestObjectEventsOrderAndDuplicates(t *testing.T) {
 		}
 		if got := etag(); !slices.Equal(got, step.want) {
 			t.Fatalf("after %+v: %q, want %q", step.events, got, step.want)
+		}
+	}
+}
+
+// testPNG encodes a w x h PNG.
+func testPNG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestObjectSourceContent: a source WITH (CONTENT = true) carries the objects' bytes (up to
+// its cap), and a thumbnail view over them follows the bucket.
+func TestObjectSourceContent(t *testing.T) {
+	ctx := context.Background()
+	srv := miniotest.Start(t, miniotest.Options{})
+	mc := srv.Bucket(t, "media")
+	put := func(key string, data []byte) {
+		t.Helper()
+		if _, err := mc.PutObject(ctx, "media", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a.png", testPNG(t, 64, 32))
+	put("notes.txt", []byte("not an image"))
+	put("big.bin", bytes.Repeat([]byte{1}, 5000))
+	e := openEngine(t, engine.Options{ReconcileInterval: time.Hour})
+	s := e.NewSession()
+	mustExec(t, s, fmt.Sprintf(`CREATE SOURCE media FROM S3 BUCKET 'media' WITH (ENDPOINT = '%s', ACCESS_KEY = '%s', SECRET_KEY = '%s', SECURE = false, NOTIFY_ARN = '', CONTENT = true, MAX_CONTENT_BYTES = '4096')`,
+		srv.Endpoint, srv.AccessKey, srv.SecretKey))
+	mustExec(t, s, "CREATE MATERIALIZED VIEW thumbs AS SELECT `key`, image_format(content) AS f, image_width(image_thumbnail(content, 16)) AS w, image_height(image_thumbnail(content, 16)) AS h, LENGTH(content) AS n FROM media")
+	if got, want := rowsOf(t, s, "SELECT * FROM thumbs"), []string{
+		"a.png\tpng\t16\t8\t" + fmt.Sprint(len(testPNG(t, 64, 32))),
+		"big.bin\tNULL\tNULL\tNULL\tNULL", // over the cap: no content
+		"notes.txt\tNULL\tNULL\tNULL\t12",
+	}; !slices.Equal(got, want) {
+		t.Fatalf("thumbs %q, want %q", got, want)
+	}
+	put("a.png", testPNG(t, 20, 40))
+	if err := mc.RemoveObject(ctx, "media", "notes.txt", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reconcile(ctx, "media"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, s, "SELECT `key`, w, h FROM thumbs"); !slices.Equal(got, []string{"a.png\t8\t16", "big.bin\tNULL\tNULL"}) {
+		t.Fatalf("thumbs after overwrite and delete: %q", got)
+	}
+	verifyAll(t, e)
+	for q, msg := range map[string]string{
+		`CREATE SOURCE x FROM S3 BUCKET 'media' WITH (CONTENT = 'yes')`:                 "CONTENT takes true or false",
+		`CREATE SOURCE x FROM S3 BUCKET 'media' WITH (MAX_CONTENT_BYTES = '999999999')`: "MAX_CONTENT_BYTES takes a number",
+	} {
+		if _, err := s.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%s: %v, want %q", q, err, msg)
 		}
 	}
 }

@@ -60,8 +60,12 @@ type ReconcileResult struct {
 	Took                       time.Duration
 }
 
-// reconcileBatch is how many differences one transaction applies.
-const reconcileBatch = 5000
+// reconcileBatch is how many differences one transaction applies, and reconcileBytes how
+// much object content it takes at most (a storage transaction is bounded).
+const (
+	reconcileBatch = 5000
+	reconcileBytes = 4 << 20
+)
 
 // Reconcile lists a source's bucket and applies whatever differs from the source's rows:
 // objects that notifications missed (while the engine was down, say) are inserted, updated
@@ -123,7 +127,7 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 		switch {
 		case !ok:
 			res.Inserted++
-		case sameObject(old, c.row()):
+		case sameObject(old, c.row(false)):
 			continue // last_modified may differ in precision between listings and events
 		case old[4].TimeMicros() > o.LastModified.UnixMicro():
 			continue // changed by a notification after the listing saw it
@@ -142,8 +146,21 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 		res.Deleted++
 		changes = append(changes, ObjectChange{Key: key, Deleted: true})
 	}
-	for i := 0; i < len(changes); i += reconcileBatch {
-		lsn, _, err := e.applyObjectChanges(ctx, source, changes[i:min(i+reconcileBatch, len(changes))])
+	for len(changes) > 0 {
+		// A transaction takes reconcileBatch changes, or content up to reconcileBytes.
+		n, bytes := 0, int64(0)
+		for n < len(changes) && n < reconcileBatch && (n == 0 || bytes < reconcileBytes) {
+			if t.source.content && !changes[n].Deleted {
+				bytes += min(changes[n].Size, t.source.maxContent)
+			}
+			n++
+		}
+		batch, err := e.fetchContent(ctx, t, b, slices.Clone(changes[:n]))
+		if err != nil {
+			return res, fmt.Errorf("reconcile source %s: %w", source, err)
+		}
+		changes = changes[n:]
+		lsn, _, err := e.applyObjectChanges(ctx, source, batch)
 		if err != nil {
 			return res, err
 		}
@@ -193,10 +210,11 @@ func (e *Engine) reconcileLoop(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// sameObject reports whether two source rows describe the same object version: everything
-// but last_modified is equal.
+// sameObject reports whether two source rows describe the same object version: key, size,
+// etag, content type and user metadata are equal (last_modified may differ in precision, and
+// the content follows the etag).
 func sameObject(a, b dataflow.Row) bool {
-	for i := range a {
+	for i := range 6 {
 		if i != 4 && dataflow.Compare(a[i], b[i]) != 0 {
 			return false
 		}

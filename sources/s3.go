@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -179,4 +180,25 @@ func (b *S3Bucket) Keys(ctx context.Context, fn func(key string) error) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// Get reads an object's bytes, at most max of them (a larger object gives nil). found is
+// false when the object does not exist (any more).
+func (b *S3Bucket) Get(ctx context.Context, key string, max int64) (data []byte, found bool, err error) {
+	obj, err := b.client.GetObject(ctx, b.cfg.Bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("get %q from bucket %q: %w", key, b.cfg.Bucket, err)
+	}
+	defer obj.Close()
+	data, err = io.ReadAll(io.LimitReader(obj, max+1))
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == minio.NoSuchKey {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("get %q from bucket %q: %w", key, b.cfg.Bucket, err)
+	}
+	if int64(len(data)) > max {
+		return nil, true, nil
+	}
+	return data, true, nil
 }

@@ -12,7 +12,7 @@ type CreateSource struct {
 	Bucket      string
 	Prefix      string
 	// Options maps upper-case option names (ENDPOINT, ACCESS_KEY, SECRET_KEY, SECURE,
-	// REGION, NOTIFY_ARN) to their values.
+	// REGION, NOTIFY_ARN, CONTENT, MAX_CONTENT_BYTES) to their values.
 	Options map[string]string
 }
 
@@ -54,6 +54,7 @@ var SinkOptions = map[string]bool{
 // SourceOptions are the options CREATE SOURCE accepts.
 var SourceOptions = map[string]bool{
 	"ENDPOINT": true, "ACCESS_KEY": true, "SECRET_KEY": true, "SECURE": true, "REGION": true, "NOTIFY_ARN": true,
+	"CONTENT": true, "MAX_CONTENT_BYTES": true,
 }
 
 // sourceScanner reads the tokens of a source statement: words, 'strings' and punctuation.
