@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,25 +20,37 @@ import (
 // kindSink is the catalog kind of a sink.
 const kindSink = "sink"
 
-// sink writes the changes of a materialized view into a bucket, one object per LSN.
+// sink writes the changes of a materialized view into a bucket: one object of JSON lines per
+// LSN (format jsonl), or one object per row holding its content column (format objects).
 type sink struct {
 	name, view string
 	sql        string
-	conn       *objectSource // how to reach the bucket (the options a source would have)
-	stop       context.CancelFunc
-	done       chan struct{}
-	written    atomic.Uint64 // the last LSN written, for Stats
+	format     string // "jsonl" or "objects"
+	// keyCol and contentCol name the columns of format objects.
+	keyCol, contentCol string
+	conn               *objectSource // how to reach the bucket (the options a source would have)
+	stop               context.CancelFunc
+	done               chan struct{}
+	written            atomic.Uint64 // the last LSN written, for Stats
 }
 
 // newSink returns the sink of a CREATE SINK statement, not yet running.
 func newSink(st *sqlplan.CreateSink, sql string) (*sink, error) {
-	if f, ok := st.Options["FORMAT"]; ok && !strings.EqualFold(f, "jsonl") {
-		return nil, sqlerr.New(sqlerr.NotSupported, "sink format %q is not supported yet (jsonl is)", f)
+	format := strings.ToLower(st.Options["FORMAT"])
+	switch format {
+	case "":
+		format = "jsonl"
+	case "jsonl", "objects":
+	default:
+		return nil, sqlerr.New(sqlerr.NotSupported, "sink format %q is not supported (jsonl and objects are)", st.Options["FORMAT"])
+	}
+	if format == "objects" && (st.Options["KEY"] == "" || st.Options["CONTENT"] == "") {
+		return nil, sqlerr.New(sqlerr.WrongValue, "a sink of FORMAT = 'objects' needs KEY (the column naming each object) and CONTENT (the column of its bytes)")
 	}
 	if v, ok := st.Options["SECURE"]; ok && v != "true" && v != "false" {
 		return nil, sqlerr.New(sqlerr.WrongValue, "SECURE takes true or false, not %q", v)
 	}
-	return &sink{name: st.Name, view: st.View, sql: sql,
+	return &sink{name: st.Name, view: st.View, sql: sql, format: format, keyCol: st.Options["KEY"], contentCol: st.Options["CONTENT"],
 		conn: &objectSource{bucket: st.Bucket, prefix: st.Prefix, options: st.Options}}, nil
 }
 
@@ -49,8 +64,20 @@ func (s *Session) createSink(ctx context.Context, st *sqlplan.CreateSink, sql st
 	e := s.e
 	e.mu.Lock()
 	_, exists := e.sinks[strings.ToLower(st.Name)]
-	_, isView := e.views[strings.ToLower(st.View)]
+	v, isView := e.views[strings.ToLower(st.View)]
+	var colErr error
+	if isView && sk.format == "objects" {
+		cols := v.query.Columns()
+		for _, c := range []string{sk.keyCol, sk.contentCol} {
+			if !slices.ContainsFunc(cols, func(ci sqlplan.ColumnInfo) bool { return strings.EqualFold(ci.Name, c) }) {
+				colErr = sqlerr.New(sqlerr.BadField, "Unknown column '%s' in materialized view %s", c, v.name)
+			}
+		}
+	}
 	e.mu.Unlock()
+	if colErr != nil {
+		return nil, colErr
+	}
 	if exists {
 		if st.IfNotExists {
 			return &Result{}, nil
@@ -148,6 +175,9 @@ func (e *Engine) runSink(ctx context.Context, sk *sink) error {
 	if err != nil {
 		return err
 	}
+	if sk.format == "objects" {
+		return e.runObjectsSink(ctx, sk, b)
+	}
 	var last uint64
 	if err := b.Keys(ctx, func(key string) error {
 		if lsn, ok := sinks.ParseObjectName(sk.conn.prefix, key); ok {
@@ -157,20 +187,41 @@ func (e *Engine) runSink(ctx context.Context, sk *sink) error {
 	}); err != nil {
 		return err
 	}
-	opts := SubscribeOptions{Snapshot: true}
-	if last > 0 {
-		opts = SubscribeOptions{AsOf: last, HasAsOf: true}
-	}
 	sk.written.Store(last)
+	return e.followView(ctx, sk, last, func(columns []Column, batch Batch) error {
+		if len(batch.Updates) == 0 && last > 0 {
+			return nil
+		}
+		names := make([]string, len(columns))
+		for i, c := range columns {
+			names[i] = c.Name
+		}
+		data, err := sinks.EncodeJSONL(batch.LSN, names, batch.Updates)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(ctx, sinks.ObjectName(sk.conn.prefix, batch.LSN), data, "application/x-ndjson"); err != nil {
+			return err
+		}
+		last = max(last, batch.LSN)
+		return nil
+	})
+}
+
+// followView subscribes to a sink's view, after the LSN resume (or, for 0, from a snapshot
+// of it), and calls write with the view's columns for each batch of changes, in LSN order,
+// until write or the subscription fails or ctx ends. It records each LSN written.
+func (e *Engine) followView(ctx context.Context, sk *sink, resume uint64, write func([]Column, Batch) error) error {
+	opts := SubscribeOptions{Snapshot: true}
+	if resume > 0 {
+		opts = SubscribeOptions{AsOf: resume, HasAsOf: true}
+	}
 	sub, err := e.Subscribe(ctx, sk.view, opts)
 	if err != nil {
 		return fmt.Errorf("subscribe to %s: %w", sk.view, err)
 	}
 	defer sub.Close()
-	var columns []string
-	for _, c := range sub.Columns()[2:] {
-		columns = append(columns, c.Name)
-	}
+	columns := sub.Columns()[2:]
 	for {
 		batch, err := sub.Next(ctx)
 		if err != nil {
@@ -179,17 +230,57 @@ func (e *Engine) runSink(ctx context.Context, sk *sink) error {
 			}
 			return err
 		}
-		if batch.Progress || (len(batch.Updates) == 0 && last > 0) {
+		if batch.Progress {
 			continue
 		}
-		data, err := sinks.EncodeJSONL(batch.LSN, columns, batch.Updates)
-		if err != nil {
+		if err := write(columns, batch); err != nil {
 			return err
 		}
-		if err := b.Put(ctx, sinks.ObjectName(sk.conn.prefix, batch.LSN), data, "application/x-ndjson"); err != nil {
-			return err
-		}
-		last = max(last, batch.LSN)
-		sk.written.Store(last)
+		sk.written.Store(max(sk.written.Load(), batch.LSN))
 	}
+}
+
+// runObjectsSink keeps one object per row of the view (format objects): a row inserted puts
+// the object named by its key column with its content column, a row deleted deletes it. The
+// last LSN written is kept in a marker object, written after each LSN's objects, so that a
+// restart resumes after it; redoing an LSN's writes is harmless.
+func (e *Engine) runObjectsSink(ctx context.Context, sk *sink, b *sources.S3Bucket) error {
+	marker := sinks.MarkerName(sk.conn.prefix)
+	var resume uint64
+	data, found, err := b.Get(ctx, marker, 64)
+	if err != nil {
+		return err
+	}
+	if found {
+		if resume, err = strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64); err != nil {
+			return fmt.Errorf("sink %s: marker %s holds %q, not an LSN", sk.name, marker, data)
+		}
+	}
+	sk.written.Store(resume)
+	return e.followView(ctx, sk, resume, func(columns []Column, batch Batch) error {
+		keyCol, contentCol := -1, -1
+		for i, c := range columns {
+			if strings.EqualFold(c.Name, sk.keyCol) {
+				keyCol = i
+			}
+			if strings.EqualFold(c.Name, sk.contentCol) {
+				contentCol = i
+			}
+		}
+		if keyCol < 0 || contentCol < 0 {
+			return fmt.Errorf("sink %s: view %s has no column %s or %s", sk.name, sk.view, sk.keyCol, sk.contentCol)
+		}
+		for _, w := range sinks.RowObjects(sk.conn.prefix, batch.Updates, keyCol, contentCol) {
+			var err error
+			if w.Delete {
+				err = b.Remove(ctx, w.Key)
+			} else {
+				err = b.Put(ctx, w.Key, w.Data, http.DetectContentType(w.Data))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return b.Put(ctx, marker, []byte(strconv.FormatUint(batch.LSN, 10)), "text/plain")
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"slices"
 	"strings"
@@ -140,4 +141,83 @@ func TestS3Sink(t *testing.T) {
 	if got := rowsOf(t, s, `SHOW SINKS`); len(got) != 0 {
 		t.Fatalf("SHOW SINKS after DROP: %v", got)
 	}
+}
+
+// TestThumbnailSink: a view of thumbnails of a bucket's images, sunk as one object per row,
+// keeps a bucket of thumbnails in step with the originals, deletes included, across a restart.
+func TestThumbnailSink(t *testing.T) {
+	ctx := context.Background()
+	srv := miniotest.Start(t, miniotest.Options{})
+	mc := srv.Bucket(t, "originals")
+	if err := mc.MakeBucket(ctx, "thumbs", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key string, data []byte) {
+		t.Helper()
+		if _, err := mc.PutObject(ctx, "originals", key, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	thumbs := func() map[string]string {
+		out := map[string]string{}
+		for obj := range mc.ListObjects(ctx, "thumbs", minio.ListObjectsOptions{Recursive: true}) {
+			if obj.Err != nil || strings.HasPrefix(obj.Key, ".") {
+				continue
+			}
+			r, err := mc.GetObject(ctx, "thumbs", obj.Key, minio.GetObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, format, err := image.DecodeConfig(r)
+			r.Close()
+			if err != nil {
+				t.Fatalf("thumbnail %s: %v", obj.Key, err)
+			}
+			out[obj.Key] = fmt.Sprintf("%s %dx%d", format, img.Width, img.Height)
+		}
+		return out
+	}
+	waitThumbs := func(want map[string]string) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			got := thumbs()
+			if fmt.Sprint(got) == fmt.Sprint(want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("thumbnails %v, want %v", got, want)
+			}
+		}
+	}
+	put("a.png", testPNG(t, 64, 32))
+	put("notes.txt", []byte("not an image"))
+	dir := t.TempDir()
+	opts := engine.Options{ReconcileInterval: time.Hour}
+	e, _ := reopen(t, nil, dir, opts)
+	s := e.NewSession()
+	conn := fmt.Sprintf(`ENDPOINT = '%s', ACCESS_KEY = '%s', SECRET_KEY = '%s', SECURE = false`, srv.Endpoint, srv.AccessKey, srv.SecretKey)
+	mustExec(t, s, `CREATE SOURCE media FROM S3 BUCKET 'originals' WITH (`+conn+`, NOTIFY_ARN = '', CONTENT = true)`)
+	mustExec(t, s, "CREATE MATERIALIZED VIEW thumbs AS SELECT `key`, image_thumbnail(content, 16) AS thumb FROM media")
+	if _, err := s.Exec(ctx, `CREATE SINK bad FROM thumbs INTO S3 BUCKET 'thumbs' WITH (FORMAT = 'objects', KEY = 'key', CONTENT = 'nope', `+conn+`)`); err == nil || !strings.Contains(err.Error(), "Unknown column 'nope'") {
+		t.Fatalf("a sink of an unknown column: %v", err)
+	}
+	mustExec(t, s, `CREATE SINK thumbs_out FROM thumbs INTO S3 BUCKET 'thumbs' WITH (FORMAT = 'objects', KEY = 'key', CONTENT = 'thumb', `+conn+`)`)
+	waitThumbs(map[string]string{"a.png": "png 16x8"})
+
+	put("b.png", testPNG(t, 10, 40))
+	put("a.png", testPNG(t, 32, 64))
+	if _, err := e.Reconcile(ctx, "media"); err != nil {
+		t.Fatal(err)
+	}
+	waitThumbs(map[string]string{"a.png": "png 8x16", "b.png": "png 4x16"})
+
+	// Across a restart the sink resumes from its marker: a deletion made meanwhile arrives.
+	e, _ = reopen(t, e, dir, opts)
+	if err := mc.RemoveObject(ctx, "originals", "a.png", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reconcile(ctx, "media"); err != nil {
+		t.Fatal(err)
+	}
+	waitThumbs(map[string]string{"b.png": "png 4x16"})
 }

@@ -36,3 +36,24 @@ func TestEncodeJSONL(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestRowObjects(t *testing.T) {
+	row := func(k string, c dataflow.Datum) dataflow.Row { return dataflow.Row{dataflow.NewString(k), c} }
+	bytes := func(s string) dataflow.Datum { return dataflow.NewBytes([]byte(s)) }
+	got := RowObjects("t/", []dataflow.Update{
+		{Row: row("a", bytes("old")), Diff: -1}, {Row: row("a", bytes("new")), Diff: 1}, // overwrite
+		{Row: row("b", bytes("gone")), Diff: -1},                // delete
+		{Row: row("c", dataflow.Null), Diff: 1},                 // no content
+		{Row: dataflow.Row{dataflow.Null, bytes("x")}, Diff: 1}, // no key
+		{Row: row("d", bytes("d1")), Diff: 1},
+	}, 0, 1)
+	want := []ObjectWrite{{Key: "t/a", Data: []byte("new")}, {Key: "t/b", Delete: true}, {Key: "t/c", Delete: true}, {Key: "t/d", Data: []byte("d1")}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i].Key != want[i].Key || string(got[i].Data) != string(want[i].Data) || got[i].Delete != want[i].Delete {
+			t.Errorf("write %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

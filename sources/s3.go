@@ -202,3 +202,11 @@ func (b *S3Bucket) Get(ctx context.Context, key string, max int64) (data []byte,
 	}
 	return data, true, nil
 }
+
+// Remove deletes an object; deleting one that does not exist is not an error.
+func (b *S3Bucket) Remove(ctx context.Context, key string) error {
+	if err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		return fmt.Errorf("remove %q from bucket %q: %w", key, b.cfg.Bucket, err)
+	}
+	return nil
+}

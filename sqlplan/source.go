@@ -49,6 +49,7 @@ func (*DropSink) isStatement()     {}
 // SinkOptions are the options CREATE SINK accepts.
 var SinkOptions = map[string]bool{
 	"FORMAT": true, "ENDPOINT": true, "ACCESS_KEY": true, "SECRET_KEY": true, "SECURE": true, "REGION": true,
+	"KEY": true, "CONTENT": true,
 }
 
 // SourceOptions are the options CREATE SOURCE accepts.
