@@ -38,8 +38,8 @@ type objectSource struct {
 	notifying bool
 	// Counters for Stats: reconciliations and the differences they applied, objects listed
 	// by the last one.
-	reconciles, inserted, updated, deleted atomic.Uint64
-	listed                                 atomic.Int64
+	reconciles, inserted, updated, deleted, reconcileErrors atomic.Uint64
+	listed                                                  atomic.Int64
 }
 
 // sourceColumns are the columns of an object source, in order; key is the primary key, and

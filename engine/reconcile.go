@@ -71,9 +71,8 @@ const (
 // objects that notifications missed (while the engine was down, say) are inserted, updated
 // or deleted. Changes made after the listing started are never undone by it: a row whose
 // last_modified is newer than the listing is left alone.
-func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult, error) {
+func (e *Engine) Reconcile(ctx context.Context, source string) (res ReconcileResult, err error) {
 	start := time.Now()
-	var res ReconcileResult
 	e.mu.Lock()
 	t, ok := e.tables[strings.ToLower(source)]
 	e.mu.Unlock()
@@ -82,6 +81,11 @@ func (e *Engine) Reconcile(ctx context.Context, source string) (ReconcileResult,
 	}
 	t.source.mu.Lock() // one reconciliation of a source at a time
 	defer t.source.mu.Unlock()
+	defer func() {
+		if err != nil {
+			t.source.reconcileErrors.Add(1)
+		}
+	}()
 	b, err := e.bucket(ctx, t)
 	if err != nil {
 		return res, err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"io"
 	"slices"
 	"strings"
@@ -143,7 +144,8 @@ func TestS3Sink(t *testing.T) {
 	}
 }
 
-// TestThumbnailSink: a view of thumbnails of a bucket's images, sunk as one object per row,
+// TestThumbnailSink: a view of thumbnails of a bucket's PNG and JPEG images, sunk as one
+// object per row,
 // keeps a bucket of thumbnails in step with the originals, deletes included, across a restart.
 func TestThumbnailSink(t *testing.T) {
 	ctx := context.Background()
@@ -204,12 +206,12 @@ func TestThumbnailSink(t *testing.T) {
 	mustExec(t, s, `CREATE SINK thumbs_out FROM thumbs INTO S3 BUCKET 'thumbs' WITH (FORMAT = 'objects', KEY = 'key', CONTENT = 'thumb', `+conn+`)`)
 	waitThumbs(map[string]string{"a.png": "png 16x8"})
 
-	put("b.png", testPNG(t, 10, 40))
+	put("b.jpg", testJPEG(t, 10, 40))
 	put("a.png", testPNG(t, 32, 64))
 	if _, err := e.Reconcile(ctx, "media"); err != nil {
 		t.Fatal(err)
 	}
-	waitThumbs(map[string]string{"a.png": "png 8x16", "b.png": "png 4x16"})
+	waitThumbs(map[string]string{"a.png": "png 8x16", "b.jpg": "png 4x16"})
 
 	// Across a restart the sink resumes from its marker: a deletion made meanwhile arrives.
 	e, _ = reopen(t, e, dir, opts)
@@ -219,5 +221,15 @@ func TestThumbnailSink(t *testing.T) {
 	if _, err := e.Reconcile(ctx, "media"); err != nil {
 		t.Fatal(err)
 	}
-	waitThumbs(map[string]string{"b.png": "png 4x16"})
+	waitThumbs(map[string]string{"b.jpg": "png 4x16"})
+}
+
+// testJPEG encodes a w x h JPEG.
+func testJPEG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, w, h)), nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

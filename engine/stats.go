@@ -27,6 +27,7 @@ type SourceStats struct {
 	Reconciles uint64 // listings since Open
 	// Differences the listings applied since Open: changes notifications had missed.
 	Inserted, Updated, Deleted uint64
+	ReconcileErrors            uint64 // listings that failed (an unreachable endpoint, say)
 }
 
 // SinkStats describes one sink.
@@ -64,7 +65,8 @@ func (e *Engine) Stats() Stats {
 	for _, t := range e.tables {
 		if src := t.source; src != nil {
 			st.Sources = append(st.Sources, SourceStats{Name: t.schema.Name, Objects: src.listed.Load(),
-				Reconciles: src.reconciles.Load(), Inserted: src.inserted.Load(), Updated: src.updated.Load(), Deleted: src.deleted.Load()})
+				Reconciles: src.reconciles.Load(), Inserted: src.inserted.Load(), Updated: src.updated.Load(), Deleted: src.deleted.Load(),
+				ReconcileErrors: src.reconcileErrors.Load()})
 		}
 	}
 	sort.Slice(st.Sources, func(i, j int) bool { return st.Sources[i].Name < st.Sources[j].Name })

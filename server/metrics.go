@@ -28,6 +28,7 @@ type Metrics struct {
 	// Bucket notifications (S3Webhook).
 	eventsReceived, eventsDropped, eventsUnmatched prometheus.Counter
 	webhookErrors                                  *prometheus.CounterVec
+	eventDelay                                     prometheus.Histogram
 	webhook                                        http.Handler
 }
 
@@ -53,7 +54,10 @@ func NewMetrics() *Metrics {
 		Help: "Object events for a bucket or prefix no source covers."})
 	m.webhookErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cdc_s3_webhook_errors_total",
 		Help: "Notification deliveries refused, by reason."}, []string{"reason"})
-	m.reg.MustRegister(m.eventsReceived, m.eventsDropped, m.eventsUnmatched, m.webhookErrors)
+	m.eventDelay = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cdc_s3_event_delay_seconds",
+		Help:    "Source lag: time from an object's change (the event's time) until the engine applied it.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)})
+	m.reg.MustRegister(m.eventsReceived, m.eventsDropped, m.eventsUnmatched, m.webhookErrors, m.eventDelay)
 	m.reg.MustRegister(m.epochs, m.authFailures, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -146,6 +150,7 @@ var (
 	descSrcObjects  = prometheus.NewDesc("cdc_s3_source_objects", "Objects the last listing of a source's bucket found.", []string{"source"}, nil)
 	descSrcRecon    = prometheus.NewDesc("cdc_s3_reconciliations_total", "Listings of a source's bucket since start.", []string{"source"}, nil)
 	descSrcDiffs    = prometheus.NewDesc("cdc_s3_reconcile_differences_total", "Changes listings applied that notifications had missed, by kind.", []string{"source", "kind"}, nil)
+	descSrcErrors   = prometheus.NewDesc("cdc_s3_reconcile_errors_total", "Listings of a source's bucket that failed.", []string{"source"}, nil)
 	descSinkLSN     = prometheus.NewDesc("cdc_sink_written_lsn", "Last LSN a sink wrote.", []string{"sink"}, nil)
 	descSinkLag     = prometheus.NewDesc("cdc_sink_lag_lsn", "Transactions of the log a sink has not written yet.", []string{"sink"}, nil)
 	descRowsSent    = prometheus.NewDesc("cdc_view_subscriber_rows_sent_total", "Rows delivered to a view's subscribers since start.", []string{"view"}, nil)
@@ -157,7 +162,7 @@ type statsCollector struct{ e *engine.Engine }
 
 // Describe sends the descriptors of the engine's metrics.
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descSrcObjects, descSrcRecon, descSrcDiffs, descSinkLSN, descSinkLag} {
+	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descSrcObjects, descSrcRecon, descSrcErrors, descSrcDiffs, descSinkLSN, descSinkLag} {
 		ch <- d
 	}
 }
@@ -183,6 +188,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		name := labelValue(src.Name)
 		ch <- prometheus.MustNewConstMetric(descSrcObjects, prometheus.GaugeValue, float64(src.Objects), name)
 		ch <- prometheus.MustNewConstMetric(descSrcRecon, prometheus.CounterValue, float64(src.Reconciles), name)
+		ch <- prometheus.MustNewConstMetric(descSrcErrors, prometheus.CounterValue, float64(src.ReconcileErrors), name)
 		for kind, n := range map[string]uint64{"insert": src.Inserted, "update": src.Updated, "delete": src.Deleted} {
 			ch <- prometheus.MustNewConstMetric(descSrcDiffs, prometheus.CounterValue, float64(n), name, kind)
 		}

@@ -87,6 +87,12 @@ func (h *S3Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.metrics.eventsReceived.Add(float64(len(events)))
+	now := time.Now()
+	for _, ev := range events {
+		if !ev.Time.IsZero() {
+			h.metrics.eventDelay.Observe(max(0, now.Sub(ev.Time).Seconds()))
+		}
+	}
 	h.metrics.eventsDropped.Add(float64(res.Dropped))
 	h.metrics.eventsUnmatched.Add(float64(res.Unmatched))
 	if res.Unmatched > 0 {

@@ -146,7 +146,8 @@ func TestBucketNotifications(t *testing.T) {
 		t.Errorf("events received: %v", got)
 	}
 	body := get(t, "http://"+m.Addr()+"/metrics")
-	for _, want := range []string{`cdc_s3_reconcile_differences_total{kind="delete",source="images"} 1`, `cdc_s3_source_objects{source="images"}`} {
+	for _, want := range []string{`cdc_s3_reconcile_differences_total{kind="delete",source="images"} 1`, `cdc_s3_source_objects{source="images"}`,
+		`cdc_s3_reconcile_errors_total{source="images"} 0`, "cdc_s3_event_delay_seconds_count"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
