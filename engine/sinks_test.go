@@ -170,8 +170,12 @@ func TestThumbnailSink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, format, err := image.DecodeConfig(r)
+			data, err := io.ReadAll(r)
 			r.Close()
+			if err != nil {
+				continue // deleted since the listing
+			}
+			img, format, err := image.DecodeConfig(bytes.NewReader(data))
 			if err != nil {
 				t.Fatalf("thumbnail %s: %v", obj.Key, err)
 			}
