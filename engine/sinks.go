@@ -32,6 +32,7 @@ type sink struct {
 	stop               context.CancelFunc
 	done               chan struct{}
 	written            atomic.Uint64 // the last LSN written, for Stats
+	errors             atomic.Uint64 // runs that failed (and were retried), for Stats
 }
 
 // newSink returns the sink of a CREATE SINK statement, not yet running.
@@ -153,6 +154,7 @@ func (e *Engine) startSink(sk *sink) {
 			if ctx.Err() != nil {
 				return
 			}
+			sk.errors.Add(1)
 			e.log.Warn("sink stopped; retrying", "sink", sk.name, "err", err)
 			select {
 			case <-ctx.Done():

@@ -35,6 +35,7 @@ type SinkStats struct {
 	Name    string
 	View    string
 	Written uint64 // the last LSN written to the bucket (0 before the first)
+	Errors  uint64 // failed runs since Open, each retried
 }
 
 // ViewStats describes one materialized view.
@@ -71,7 +72,7 @@ func (e *Engine) Stats() Stats {
 	}
 	sort.Slice(st.Sources, func(i, j int) bool { return st.Sources[i].Name < st.Sources[j].Name })
 	for _, sk := range e.sinks {
-		st.Sinks = append(st.Sinks, SinkStats{Name: sk.name, View: sk.view, Written: sk.written.Load()})
+		st.Sinks = append(st.Sinks, SinkStats{Name: sk.name, View: sk.view, Written: sk.written.Load(), Errors: sk.errors.Load()})
 	}
 	sort.Slice(st.Sinks, func(i, j int) bool { return st.Sinks[i].Name < st.Sinks[j].Name })
 	return st

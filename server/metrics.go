@@ -152,6 +152,7 @@ var (
 	descSrcDiffs    = prometheus.NewDesc("cdc_s3_reconcile_differences_total", "Changes listings applied that notifications had missed, by kind.", []string{"source", "kind"}, nil)
 	descSrcErrors   = prometheus.NewDesc("cdc_s3_reconcile_errors_total", "Listings of a source's bucket that failed.", []string{"source"}, nil)
 	descSinkLSN     = prometheus.NewDesc("cdc_sink_written_lsn", "Last LSN a sink wrote.", []string{"sink"}, nil)
+	descSinkErrors  = prometheus.NewDesc("cdc_sink_errors_total", "Sink runs that failed and were retried.", []string{"sink"}, nil)
 	descSinkLag     = prometheus.NewDesc("cdc_sink_lag_lsn", "Transactions of the log a sink has not written yet.", []string{"sink"}, nil)
 	descRowsSent    = prometheus.NewDesc("cdc_view_subscriber_rows_sent_total", "Rows delivered to a view's subscribers since start.", []string{"view"}, nil)
 )
@@ -162,7 +163,7 @@ type statsCollector struct{ e *engine.Engine }
 
 // Describe sends the descriptors of the engine's metrics.
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descSrcObjects, descSrcRecon, descSrcErrors, descSrcDiffs, descSinkLSN, descSinkLag} {
+	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descSrcObjects, descSrcRecon, descSrcErrors, descSrcDiffs, descSinkLSN, descSinkLag, descSinkErrors} {
 		ch <- d
 	}
 }
@@ -196,6 +197,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, sk := range st.Sinks {
 		name := labelValue(sk.Name)
 		ch <- prometheus.MustNewConstMetric(descSinkLSN, prometheus.GaugeValue, float64(sk.Written), name)
+		ch <- prometheus.MustNewConstMetric(descSinkErrors, prometheus.CounterValue, float64(sk.Errors), name)
 		ch <- prometheus.MustNewConstMetric(descSinkLag, prometheus.GaugeValue, float64(st.LogHead-min(sk.Written, st.LogHead)), name)
 	}
 }
