@@ -16,22 +16,16 @@ import (
 // runServe is `cdc serve`: the engine behind a MySQL protocol listener, until SIGINT or SIGTERM.
 func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	dir := fs.String("data", "./cdc-data", "data directory (empty string: in memory)")
+	storage := storageFlags(fs)
 	addr := fs.String("mysql-addr", "127.0.0.1:3306", "MySQL protocol listen address")
 	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
 	webhookToken := fs.String("s3-webhook-token", os.Getenv("CDC_S3_WEBHOOK_TOKEN"), "bearer token bucket notifications must carry on POST /webhooks/s3 of the HTTP address (default: $CDC_S3_WEBHOOK_TOKEN; empty refuses them)")
-	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
-	minFreeMB := fs.Int64("min-free-mb", engine.DefaultMinFreeDisk>>20, "MiB the data directory's disk keeps free: below it writes are refused (0: no check)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	minFree := *minFreeMB << 20
-	if minFree == 0 {
-		minFree = -1
-	}
-	keep, err := engine.ParseRetention(*retention)
+	opts, err := storage()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cdc:", err)
 		return 2
@@ -41,9 +35,10 @@ func runServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	metrics := server.NewMetrics()
-	e, err := engine.Open(ctx, engine.Options{Dir: *dir, Logger: log, ObserveEpoch: metrics.ObserveEpoch, Retention: keep, MinFreeDisk: minFree})
+	opts.Logger, opts.ObserveEpoch = log, metrics.ObserveEpoch
+	e, err := engine.Open(ctx, opts)
 	if err != nil {
-		log.Error("open engine", "dir", *dir, "err", err)
+		log.Error("open engine", "dir", opts.Dir, "err", err)
 		return 1
 	}
 	if err := metrics.Attach(e); err != nil {

@@ -18,22 +18,16 @@ import (
 // runSQL is `cdc sql`: an embedded engine on a data directory, or a client of a server.
 func runSQL(args []string) int {
 	fs := flag.NewFlagSet("sql", flag.ContinueOnError)
-	dir := fs.String("data", "./cdc-data", "data directory (empty string: in memory)")
+	storage := storageFlags(fs)
 	addr := fs.String("addr", "", "connect to a cdc server at HOST:PORT instead of opening --data")
 	user := fs.String("u", "root", "user name, with --addr")
 	password := fs.String("p", os.Getenv("CDC_PASSWORD"), "password, with --addr (default: $CDC_PASSWORD)")
 	exec := fs.String("e", "", "run these ;-separated statements and exit")
 	force := fs.Bool("force", false, "continue after errors")
-	retention := fs.String("log-retention", engine.DefaultRetention.String(), "history kept for feeds that resume (TAIL ... AS OF) and change-log readers: a duration (24h) or a number of LSNs")
-	minFreeMB := fs.Int64("min-free-mb", engine.DefaultMinFreeDisk>>20, "MiB the data directory's disk keeps free: below it writes are refused (0: no check)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	minFree := *minFreeMB << 20
-	if minFree == 0 {
-		minFree = -1
-	}
-	keep, err := engine.ParseRetention(*retention)
+	opts, err := storage()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cdc:", err)
 		return 2
@@ -60,7 +54,7 @@ func runSQL(args []string) int {
 		defer closeConn()
 		sh.Exec = exec
 	} else {
-		e, err := engine.Open(ctx, engine.Options{Dir: *dir, Retention: keep, MinFreeDisk: minFree})
+		e, err := engine.Open(ctx, opts)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "cdc: %v\n", err)
 			return 1
