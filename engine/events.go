@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sources"
 )
 
@@ -86,29 +85,16 @@ func (e *Engine) applyEvents(ctx context.Context, t *table, events []ObjectEvent
 		}
 		return a.Time.Compare(b.Time)
 	})
-	tx, err := e.store.Begin(false)
-	if err != nil {
-		return 0, 0, err
-	}
-	var changes []ObjectChange
+	changes := make([]ObjectChange, 0, len(events))
 	for _, ev := range events {
-		key := dataflow.AppendKey(nil, dataflow.NewString(ev.Key))
-		old, found, err := tx.Get(t.schema, key)
-		if err != nil {
-			tx.Rollback()
-			return 0, 0, err
-		}
-		if found && old[4].TimeMicros() > ev.Time.UnixMicro() {
-			continue // the source already holds a newer version
-		}
+		// At makes the write skip an event older than what the source holds.
 		if ev.Removed {
-			changes = append(changes, ObjectChange{Key: ev.Key, Deleted: true})
+			changes = append(changes, ObjectChange{Key: ev.Key, Deleted: true, At: ev.Time})
 			continue
 		}
 		changes = append(changes, ObjectChange{Key: ev.Key, Size: ev.Size, ETag: ev.ETag, ContentType: ev.ContentType,
-			LastModified: ev.Time, UserMetadata: sources.NormalizeUserMetadata(ev.UserMetadata)})
+			LastModified: ev.Time, At: ev.Time, UserMetadata: sources.NormalizeUserMetadata(ev.UserMetadata)})
 	}
-	tx.Rollback()
 	if t.source.content {
 		b, err := e.bucket(ctx, t)
 		if err != nil {

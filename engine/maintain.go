@@ -57,7 +57,11 @@ func (e *Engine) maintainOnce(ctx context.Context) error {
 		e.mu.Unlock()
 	}
 
-	keep, err := e.retainedFrom(head)
+	oldest, err := e.store.OldestLSN()
+	if err != nil {
+		return err
+	}
+	keep, err := e.retainedFrom(head, oldest)
 	if err != nil {
 		return err
 	}
@@ -65,10 +69,6 @@ func (e *Engine) maintainOnce(ctx context.Context) error {
 		return err
 	}
 	below := min(synced, keep)
-	oldest, err := e.store.OldestLSN()
-	if err != nil {
-		return err
-	}
 	for from := oldest; from < below; from += truncateChunk {
 		select {
 		case e.writer <- struct{}{}:
@@ -84,9 +84,10 @@ func (e *Engine) maintainOnce(ctx context.Context) error {
 	return nil
 }
 
-// retainedFrom returns the oldest LSN the retention asks to keep resumable: feeds may
-// resume AS OF it, and the change log keeps the transactions after it.
-func (e *Engine) retainedFrom(head uint64) (uint64, error) {
+// retainedFrom returns, for a log from oldest to head, the oldest LSN the retention asks to
+// keep resumable: feeds may resume AS OF it, and the change log keeps the transactions after
+// it.
+func (e *Engine) retainedFrom(head, oldest uint64) (uint64, error) {
 	r := e.retention
 	keep := head
 	if r.LSNs > 0 && head > r.LSNs {
@@ -95,7 +96,7 @@ func (e *Engine) retainedFrom(head uint64) (uint64, error) {
 		keep = 0
 	}
 	if r.For > 0 {
-		byTime, err := e.lastCommittedBefore(time.Now().Add(-r.For).UnixMicro(), head)
+		byTime, err := e.lastCommittedBefore(time.Now().Add(-r.For).UnixMicro(), oldest, head)
 		if err != nil {
 			return 0, err
 		}
@@ -104,13 +105,12 @@ func (e *Engine) retainedFrom(head uint64) (uint64, error) {
 	return keep, nil
 }
 
-// lastCommittedBefore returns the highest LSN up to head committed before micros (a binary
-// search over the log, whose commit times grow with the LSN), or the log's oldest LSN less
-// one when none is.
-func (e *Engine) lastCommittedBefore(micros int64, head uint64) (uint64, error) {
-	oldest, err := e.store.OldestLSN()
-	if err != nil || oldest == 0 {
-		return 0, err
+// lastCommittedBefore returns the highest LSN in [oldest, head] committed before micros (a
+// binary search over the log, whose commit times grow with the LSN), or oldest less one when
+// none is.
+func (e *Engine) lastCommittedBefore(micros int64, oldest, head uint64) (uint64, error) {
+	if oldest == 0 {
+		return 0, nil
 	}
 	lo, hi := oldest, head+1 // the answer is lo-1 ... hi-1
 	for lo < hi {

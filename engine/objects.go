@@ -218,6 +218,9 @@ type ObjectChange struct {
 	UserMetadata map[string]string
 	// Content is the object's bytes, for a source with content (nil: NULL, too large).
 	Content []byte
+	// At, if set, is when the change happened: it is skipped if the source's row was modified
+	// later (a notification delivered late, after a newer listing or event).
+	At time.Time
 }
 
 // row returns the source row of an object that exists, with its content if withContent.
@@ -282,6 +285,9 @@ func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes 
 			old, found, err := tx.gtx.Get(t.schema, key)
 			if err != nil {
 				return 0, err
+			}
+			if found && !c.At.IsZero() && old[4].TimeMicros() > c.At.UnixMicro() {
+				continue // the source already holds a newer version
 			}
 			switch {
 			case c.Deleted && found:

@@ -128,7 +128,7 @@ func (e *Engine) dropSink(tx *sources.Txn, st *sqlplan.DropSink) (*Result, func(
 	}, nil
 }
 
-// sinkOf names the sinks that write a view, for DROP MATERIALIZED VIEW.
+// sinksOf names the sinks that write a view, for DROP MATERIALIZED VIEW.
 func (e *Engine) sinksOf(view string) []string {
 	var out []string
 	for _, sk := range e.sinks {

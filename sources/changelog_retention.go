@@ -16,19 +16,11 @@ func (s *Store) OldestLSN() (uint64, error) {
 		return 0, fmt.Errorf("oldest LSN: %w", err)
 	}
 	defer t.Rollback()
-	res, err := t.tx.Query("SELECT lsn FROM __cdc_log ORDER BY lsn LIMIT 1")
+	oldest, err := queryLSN(t.tx, "ASC")
 	if err != nil {
 		return 0, fmt.Errorf("oldest LSN: %w", err)
 	}
-	defer res.Close()
-	var oldest int64
-	err = res.Iterate(func(d types.Document) error {
-		return d.Iterate(func(_ string, v types.Value) error {
-			oldest = types.As[int64](v)
-			return nil
-		})
-	})
-	return uint64(oldest), err
+	return oldest, nil
 }
 
 // CommitTime returns the commit time (Unix microseconds) of the logged transaction lsn.

@@ -114,7 +114,7 @@ func (s *Store) init() error {
 	if format != storageFormat {
 		return fmt.Errorf("storage format %q, this build reads %q", format, storageFormat)
 	}
-	last, err := queryLastLSN(tx)
+	last, err := queryLSN(tx, "DESC")
 	if err != nil {
 		return err
 	}
@@ -122,9 +122,10 @@ func (s *Store) init() error {
 	return tx.Commit()
 }
 
-// queryLastLSN reads the highest LSN in __cdc_log, 0 if it is empty.
-func queryLastLSN(tx *genji.Tx) (uint64, error) {
-	res, err := tx.Query("SELECT lsn FROM __cdc_log ORDER BY lsn DESC LIMIT 1")
+// queryLSN reads the highest (order "DESC") or lowest ("ASC") LSN in __cdc_log, 0 if it
+// is empty.
+func queryLSN(tx *genji.Tx, order string) (uint64, error) {
+	res, err := tx.Query("SELECT lsn FROM __cdc_log ORDER BY lsn " + order + " LIMIT 1")
 	if err != nil {
 		return 0, err
 	}

@@ -17,18 +17,23 @@ import (
 // ones named) from its tables and report differences. Exit status 1 if any view differs.
 func runVerify(args []string) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	dir := fs.String("data", "./cdc-data", "data directory")
+	storage := storageFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	opts, err := storage()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cdc verify:", err)
 		return 2
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if _, err := os.Stat(*dir); err != nil {
+	if _, err := os.Stat(opts.Dir); err != nil {
 		fmt.Fprintf(os.Stderr, "cdc verify: %v\n", err)
 		return 1
 	}
-	e, err := engine.Open(ctx, engine.Options{Dir: *dir})
+	e, err := engine.Open(ctx, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cdc verify: %v\n", err)
 		return 1
