@@ -28,6 +28,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/notification"
 )
 
 // Fixed root credentials of every test server.
@@ -275,7 +276,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("minio exited before it was ready: %v", waitErr)
 		default:
 		}
-		if ready(ctx, client, s.URL()+"/minio/health/live") {
+		if ready(ctx, client, s.URL()+"/minio/health/live") && s.targetReady(ctx) {
 			return nil
 		}
 		select {
@@ -387,4 +388,37 @@ func (s *Server) Bucket(t testing.TB, name string) *minio.Client {
 		t.Fatalf("miniotest: make bucket %s: %v", name, err)
 	}
 	return mc
+}
+
+// targetReady reports whether the server knows its webhook target (true without one). MinIO
+// loads targets in the background after it answers health checks, and until then it refuses
+// bucket notifications naming the target ("ARN does not exist"): a probe bucket tells.
+func (s *Server) targetReady(ctx context.Context) bool {
+	if s.Webhook == nil {
+		return true
+	}
+	mc, err := s.Client()
+	if err != nil {
+		return false
+	}
+	const probe = "miniotest-target-probe"
+	if err := mc.MakeBucket(ctx, probe, minio.MakeBucketOptions{}); err != nil {
+		if minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+			return false
+		}
+	}
+	arn, err := notification.NewArnFromString(s.Webhook.ARN())
+	if err != nil {
+		return false
+	}
+	q := notification.NewConfig(arn)
+	q.AddEvents(notification.ObjectCreatedAll)
+	var cfg notification.Configuration
+	cfg.AddQueue(q)
+	if err := mc.SetBucketNotification(ctx, probe, cfg); err != nil {
+		return false
+	}
+	_ = mc.RemoveAllBucketNotification(ctx, probe)
+	_ = mc.RemoveBucket(ctx, probe)
+	return true
 }
