@@ -8,21 +8,23 @@ import (
 )
 
 // allowed lists, for each package of the module, the module packages it may import: imports
-// flow one way, dataflow <- {arrangements, sqlplan, sources, sinks} <- engine <- {shell, slt,
+// flow one way, dataflow <- {arrangements, sqlplan, sources, sinks, modules} <- engine <- {shell, slt,
 // server} <- cmd, and the packages inside a brace do not import each other.
 var allowed = map[string][]string{
 	"sqlerr":              {},
 	"proto/changelogpb":   {},
 	"proto":               {},
+	"proto/enginepb":      {"proto/changelogpb"},
+	"modules":             {"dataflow", "sqlerr"},
 	"dataflow":            {"sqlerr"},
 	"arrangements":        {"dataflow", "sqlerr"},
 	"sqlplan":             {"dataflow", "sqlerr"},
 	"sources":             {"dataflow", "sqlerr", "proto/changelogpb"},
 	"sinks":               {"dataflow", "sqlerr"},
-	"engine":              {"dataflow", "sqlerr", "arrangements", "sqlplan", "sources", "sinks", "proto/changelogpb"},
+	"engine":              {"dataflow", "sqlerr", "arrangements", "sqlplan", "sources", "sinks", "modules", "proto/changelogpb"},
 	"shell":               {"engine", "dataflow", "sqlerr", "sqlplan"},
 	"slt":                 {"engine", "dataflow", "sqlerr"},
-	"server":              {"engine", "dataflow", "sqlerr", "sqlplan", "shell"},
+	"server":              {"engine", "dataflow", "sqlerr", "sqlplan", "shell", "modules", "proto/changelogpb", "proto/enginepb"},
 	"cmd/cdc":             {"engine", "shell", "slt", "server", "dataflow", "sqlerr"},
 	"bench":               {"*"},
 	"":                    {"*"},

@@ -18,6 +18,8 @@ type table struct {
 	sql    string
 	// source is set for the table of an object source: read-only to SQL writes.
 	source *objectSource
+	// module is the lower-case name of the module whose message the table stores, or "".
+	module string
 }
 
 // plainView is a named query, inlined wherever it is used.

@@ -229,6 +229,8 @@ func (e *Engine) dropTables(tx *sources.Txn, st *sqlparser.DropTable) (*Result, 
 			return nil, nil, sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", name)
 		} else if t.source != nil {
 			return nil, nil, sqlerr.New(sqlerr.WrongObject, "'%s' is a source: use DROP SOURCE", name)
+		} else if t.module != "" {
+			return nil, nil, sqlerr.New(sqlerr.WrongObject, "'%s' stores messages of module %s: use DROP MODULE", name, t.module)
 		}
 		if deps := e.dependents(name); len(deps) > 0 {
 			return nil, nil, sqlerr.New(sqlerr.Dependent, "Cannot drop table '%s': view %s depends on it", name, strings.Join(deps, ", "))

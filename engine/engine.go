@@ -43,7 +43,8 @@ type Engine struct {
 	stop       context.CancelFunc
 	bgCtx      context.Context
 	background sync.WaitGroup
-	sinks      map[string]*sink // by lower-case name
+	sinks      map[string]*sink   // by lower-case name
+	modules    map[string]*module // by lower-case name
 
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry
@@ -123,6 +124,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		shared:  map[string]*sharedArrangement{},
 		buckets: map[*objectSource]*sources.S3Bucket{},
 		sinks:   map[string]*sink{},
+		modules: map[string]*module{},
 		onEpoch: opts.ObserveEpoch,
 	}
 	e.subscriberBuffer = opts.SubscriberBuffer

@@ -78,6 +78,26 @@ func (e *Engine) recover(ctx context.Context) error {
 				return fmt.Errorf("catalog entry %s is not CREATE SOURCE", ent.Name)
 			}
 			e.tables[ent.Name] = sourceTable(cs, ent.Definition)
+		case kindModule:
+			st, err := sqlplan.Parse(ent.Definition)
+			if err != nil {
+				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
+			}
+			cm, ok := st.(*sqlplan.CreateModule)
+			if !ok {
+				return fmt.Errorf("catalog entry %s is not CREATE MODULE", ent.Name)
+			}
+			mod, err := compileModule(cm)
+			if err != nil {
+				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
+			}
+			key := strings.ToLower(cm.Name)
+			e.modules[key] = &module{key: key, def: ent.Definition, mod: mod}
+			for _, mt := range mod.Tables {
+				if t, ok := e.tables[strings.ToLower(mt.Name)]; ok {
+					t.module = key
+				}
+			}
 		case kindSink:
 			st, err := sqlplan.Parse(ent.Definition)
 			if err != nil {

@@ -131,6 +131,10 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 		return s.createSink(ctx, st, sql)
 	case *sqlplan.DropSink:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSink(tx, st) })
+	case *sqlplan.CreateModule:
+		return s.createModule(ctx, st)
+	case *sqlplan.DropModule:
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropModule(tx, st) })
 	case *sqlplan.DropSource:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSource(tx, st) })
 	}

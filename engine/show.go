@@ -12,6 +12,9 @@ import (
 
 // showObjects lists tables, views or materialized views by name.
 func (e *Engine) showObjects(what string) *Result {
+	if what == "modules" {
+		return e.showModules()
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var names []string
@@ -76,6 +79,12 @@ func (e *Engine) showCreate(what, name string) (*Result, error) {
 			return nil, sqlerr.New(sqlerr.NoSuchTable, "Source '%s' doesn't exist", name)
 		}
 		sql, label, name = redactedSourceSQL(t), "Source", t.schema.Name
+	case "module":
+		m, ok := e.modules[key]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.BadTable, "Unknown module '%s'", name)
+		}
+		sql, label, name = m.def, "Module", m.mod.Name
 	case "view":
 		if v, ok := e.plain[key]; ok {
 			sql, label, name = v.sql, "View", v.name

@@ -59,7 +59,7 @@ func (e *Engine) Stats() Stats {
 	for _, v := range e.order {
 		st.Views = append(st.Views, ViewStats{
 			Name: v.name, Frontier: v.frontier, Rows: v.rows, Epochs: v.epochs,
-			Subscribers: len(v.subs), RowsSent: v.rowsSent,
+			Subscribers: v.subscribers(), RowsSent: v.rowsSent,
 		})
 	}
 	sort.Slice(st.Views, func(i, j int) bool { return st.Views[i].Name < st.Views[j].Name })

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sqlerr"
+	"github.com/cdc-dev/cdc/sqlplan"
 )
 
 var errEngineClosed = errors.New("engine closed")
@@ -29,6 +31,14 @@ type SubscribeOptions struct {
 	// Buffer is how many epochs may wait for the subscriber before it is cut off (default
 	// Options.SubscriberBuffer, else 4096).
 	Buffer int
+	// MatchColumns and MatchValues restrict the subscription to the rows whose named columns
+	// equal the values (NULL matches NULL): the snapshot, resumed history and every batch
+	// hold only those rows, and batches that would be empty are not delivered. Subscribers
+	// matching the same columns share an index, so that a change costs one lookup whatever
+	// the number of subscribers; matching a leading run of the view's columns also reads the
+	// snapshot as a range instead of a scan.
+	MatchColumns []string
+	MatchValues  dataflow.Row
 }
 
 // Batch is what a subscription delivers: a view's consolidated changes of one epoch, or its
@@ -57,6 +67,139 @@ type Subscription struct {
 	// catchUp is set while a subscription that resumed from the past reads history; only
 	// Next uses it.
 	catchUp *historyCursor
+	// match is set for a subscription restricted to rows with given column values.
+	match *rowMatch
+}
+
+// rowMatch restricts a subscription to the rows whose cols equal vals; key is their
+// encoding (dataflow.AppendColumnsKey of a matching row) and mask names cols.
+type rowMatch struct {
+	cols []int
+	vals dataflow.Row
+	key  string
+	mask string
+}
+
+// matches reports whether a row is one of the match's.
+func (m *rowMatch) matches(row dataflow.Row) bool {
+	for i, c := range m.cols {
+		if dataflow.Compare(row[c], m.vals[i]) != 0 || row[c].IsNull() != m.vals[i].IsNull() {
+			return false
+		}
+	}
+	return true
+}
+
+// filter returns the updates whose rows match, reusing us.
+func (m *rowMatch) filter(us []dataflow.Update) []dataflow.Update {
+	out := us[:0:0]
+	for _, u := range us {
+		if m.matches(u.Row) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// matchIndex holds a view's subscribers that match the same columns, by the encoding of
+// their values.
+type matchIndex struct {
+	cols     []int
+	subs     map[string]map[*Subscription]struct{}
+	progress int // subscribers that asked for progress
+}
+
+// newRowMatch resolves a subscription's match against the view's columns.
+func newRowMatch(v *view, opts SubscribeOptions) (*rowMatch, error) {
+	if len(opts.MatchColumns) == 0 {
+		return nil, nil
+	}
+	if len(opts.MatchColumns) != len(opts.MatchValues) {
+		return nil, fmt.Errorf("subscribe to %s: %d match columns but %d values", v.name, len(opts.MatchColumns), len(opts.MatchValues))
+	}
+	m := &rowMatch{vals: opts.MatchValues}
+	cols := v.query.Columns()
+	var mask strings.Builder
+	for _, name := range opts.MatchColumns {
+		i := slices.IndexFunc(cols, func(c sqlplan.ColumnInfo) bool { return strings.EqualFold(c.Name, name) })
+		if i < 0 {
+			return nil, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in materialized view %s", name, v.name)
+		}
+		m.cols = append(m.cols, i)
+		fmt.Fprintf(&mask, "%d,", i)
+	}
+	m.mask = mask.String()
+	m.key = string(dataflow.AppendColumnsKey(nil, m.vals, seq(len(m.vals))))
+	return m, nil
+}
+
+// seq returns 0, 1, ..., n-1.
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// prefixKey returns the encoding of the match's values if its columns are the view's first
+// columns in order (the contents can then be read as a range), else nil.
+func (m *rowMatch) prefixKey() []byte {
+	for i, c := range m.cols {
+		if c != i {
+			return nil
+		}
+	}
+	return []byte(m.key)
+}
+
+// addSub registers a subscription to the view's changes. Called with e.mu held.
+func (v *view) addSub(s *Subscription) {
+	if s.match == nil {
+		v.subs[s] = struct{}{}
+		return
+	}
+	if v.matches == nil {
+		v.matches = map[string]*matchIndex{}
+	}
+	idx, ok := v.matches[s.match.mask]
+	if !ok {
+		idx = &matchIndex{cols: s.match.cols, subs: map[string]map[*Subscription]struct{}{}}
+		v.matches[s.match.mask] = idx
+	}
+	set, ok := idx.subs[s.match.key]
+	if !ok {
+		set = map[*Subscription]struct{}{}
+		idx.subs[s.match.key] = set
+	}
+	set[s] = struct{}{}
+	if s.progress {
+		idx.progress++
+	}
+}
+
+// removeSub forgets a subscription. Called with e.mu held.
+func (v *view) removeSub(s *Subscription) {
+	if s.match == nil {
+		delete(v.subs, s)
+		return
+	}
+	idx, ok := v.matches[s.match.mask]
+	if !ok {
+		return
+	}
+	if set, ok := idx.subs[s.match.key]; ok {
+		if _, in := set[s]; in && s.progress {
+			idx.progress--
+		}
+		delete(set, s)
+		if len(set) == 0 {
+			delete(idx.subs, s.match.key)
+		}
+	}
+	if len(idx.subs) == 0 {
+		delete(v.matches, s.match.mask)
+	}
 }
 
 // Subscribe starts a subscription to a materialized view.
@@ -87,7 +230,11 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 	if opts.Buffer <= 0 {
 		opts.Buffer = e.subscriberBuffer
 	}
-	s := &Subscription{
+	match, err := newRowMatch(v, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscription{match: match,
 		view: v.name, progress: opts.Progress, ch: make(chan Batch, opts.Buffer+3),
 		done: make(chan struct{}), e: e, v: v,
 	}
@@ -99,7 +246,7 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 	// head is what comes before the changes after start.
 	var head []Batch
 	if opts.Snapshot {
-		snap, err := e.snapshotAsOf(v, start)
+		snap, err := e.snapshotMatching(v, start, match)
 		if err != nil {
 			return nil, err
 		}
@@ -115,7 +262,7 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 			s.ch <- b
 		}
 	}
-	v.subs[s] = struct{}{}
+	v.addSub(s)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -191,7 +338,12 @@ func (e *Engine) readHistoryPage(s *Subscription, c *historyCursor) error {
 	n := 0
 	from := c.after
 	err := e.state.store.ReadHistory(s.v.historyName(), c.after, c.upTo, func(lsn uint64, us []dataflow.Update) error {
-		c.queue = append(c.queue, Batch{LSN: lsn, Updates: us})
+		if s.match != nil {
+			us = s.match.filter(us)
+		}
+		if len(us) > 0 {
+			c.queue = append(c.queue, Batch{LSN: lsn, Updates: us})
+		}
 		if s.progress {
 			c.queue = append(c.queue, Batch{LSN: lsn, Progress: true})
 		}
@@ -212,6 +364,27 @@ func (e *Engine) readHistoryPage(s *Subscription, c *historyCursor) error {
 	}
 	c.after = c.upTo
 	return nil
+}
+
+// snapshotMatching is snapshotAsOf restricted to a match's rows (all rows for nil); at the
+// view's frontier a match on leading columns reads only its range of the contents.
+func (e *Engine) snapshotMatching(v *view, asOf uint64, m *rowMatch) ([]dataflow.Update, error) {
+	if m == nil {
+		return e.snapshotAsOf(v, asOf)
+	}
+	if key := m.prefixKey(); key != nil && asOf == v.frontier {
+		var snap []dataflow.Update
+		err := v.contents.Get(key, func(row dataflow.Row, c dataflow.Diff) bool {
+			snap = append(snap, dataflow.Update{Row: row, Time: asOf, Diff: c})
+			return true
+		})
+		return snap, err
+	}
+	snap, err := e.snapshotAsOf(v, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return m.filter(snap), nil
 }
 
 // snapshotAsOf returns a view's contents at asOf (at most its frontier): its contents less
@@ -307,7 +480,7 @@ func (s *Subscription) Err() error {
 // Close ends the subscription.
 func (s *Subscription) Close() {
 	s.e.mu.Lock()
-	delete(s.v.subs, s)
+	s.v.removeSub(s)
 	s.e.mu.Unlock()
 	s.end(nil)
 }
@@ -337,23 +510,74 @@ func (s *Subscription) offer(b Batch) bool {
 	return true
 }
 
-// publish delivers an epoch's changes (possibly none) to the view's subscribers. Called
-// with e.mu held.
+// publish delivers an epoch's changes (possibly none) to the view's subscribers: all of them
+// to the plain ones, and to each matching subscriber the changes of its rows, found by one
+// lookup per change and index. Called with e.mu held.
 func (v *view) publish(lsn uint64, changes []dataflow.Update) {
 	for s := range v.subs {
-		ok := true
-		if len(changes) > 0 {
-			if ok = s.offer(Batch{LSN: lsn, Updates: changes}); ok {
-				v.rowsSent += uint64(len(changes))
-			}
-		}
-		if ok && s.progress {
-			ok = s.offer(Batch{LSN: lsn, Progress: true})
-		}
-		if !ok {
+		if !v.deliver(s, lsn, changes) {
 			delete(v.subs, s)
 		}
 	}
+	var key []byte
+	for _, idx := range v.matches {
+		var byKey map[string][]dataflow.Update
+		for _, u := range changes {
+			key = dataflow.AppendColumnsKey(key[:0], u.Row, idx.cols)
+			if _, ok := idx.subs[string(key)]; !ok {
+				continue
+			}
+			if byKey == nil {
+				byKey = map[string][]dataflow.Update{}
+			}
+			byKey[string(key)] = append(byKey[string(key)], u)
+		}
+		if idx.progress == 0 {
+			// Only the subscribers of changed rows hear of this epoch.
+			for k, us := range byKey {
+				for s := range idx.subs[k] {
+					if !v.deliver(s, lsn, us) {
+						v.removeSub(s)
+					}
+				}
+			}
+			continue
+		}
+		for k, set := range idx.subs {
+			us := byKey[k]
+			for s := range set {
+				if (len(us) > 0 || s.progress) && !v.deliver(s, lsn, us) {
+					v.removeSub(s)
+				}
+			}
+		}
+	}
+}
+
+// deliver offers a subscriber an epoch's changes and, if it asked, progress; false means it
+// was cut off.
+func (v *view) deliver(s *Subscription, lsn uint64, changes []dataflow.Update) bool {
+	if len(changes) > 0 {
+		if !s.offer(Batch{LSN: lsn, Updates: changes}) {
+			return false
+		}
+		v.rowsSent += uint64(len(changes))
+	}
+	if s.progress {
+		return s.offer(Batch{LSN: lsn, Progress: true})
+	}
+	return true
+}
+
+// subscribers counts the view's subscriptions. Called with e.mu held.
+func (v *view) subscribers() int {
+	n := len(v.subs)
+	for _, idx := range v.matches {
+		for _, set := range idx.subs {
+			n += len(set)
+		}
+	}
+	return n
 }
 
 // closeSubscribers ends every subscription of the view with err. Called with e.mu held.
@@ -362,4 +586,12 @@ func (v *view) closeSubscribers(err error) {
 		s.end(err)
 		delete(v.subs, s)
 	}
+	for _, idx := range v.matches {
+		for _, set := range idx.subs {
+			for s := range set {
+				s.end(err)
+			}
+		}
+	}
+	v.matches = nil
 }

@@ -25,6 +25,8 @@ type view struct {
 	shared   map[string]dataflow.Arrangement // the shared arrangements its graph reads, by id
 	frontier uint64
 	subs     map[*Subscription]struct{}
+	// matches holds the subscribers restricted to rows with given values, by matched columns.
+	matches  map[string]*matchIndex
 	rows     int64  // rows in the contents, duplicates counted
 	epochs   uint64 // epochs that changed the view's inputs
 	rowsSent uint64 // rows delivered to subscribers

@@ -3,6 +3,7 @@ package sources
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/genjidb/genji"
@@ -130,18 +131,8 @@ func validateSchema(ts TableSchema) error {
 	return nil
 }
 
-// CreateTable creates a Genji table with typed columns for ts.
-func (t *Txn) CreateTable(ts TableSchema) error {
-	if err := t.check(true); err != nil {
-		return err
-	}
-	if err := validateSchema(ts); err != nil {
-		return fmt.Errorf("create table: %w", err)
-	}
-	gname := genjiTable(ts.Name)
-	if err := checkGenjiName(ts.Name, gname); err != nil {
-		return err
-	}
+// createTableSQL returns the Genji statement that creates the table of ts named gname.
+func createTableSQL(gname string, ts TableSchema) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE ")
 	b.WriteString(gname)
@@ -175,14 +166,94 @@ func (t *Txn) CreateTable(ts TableSchema) error {
 		b.WriteString(")")
 	}
 	b.WriteString(")")
+	return b.String()
+}
+
+// CreateTable creates a Genji table with typed columns for ts.
+func (t *Txn) CreateTable(ts TableSchema) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := validateSchema(ts); err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+	gname := genjiTable(ts.Name)
+	if err := checkGenjiName(ts.Name, gname); err != nil {
+		return err
+	}
 	if err := t.charge(ddlBytes); err != nil {
 		return err
 	}
-	if err := t.execDDL(b.String()); err != nil {
+	if err := t.execDDL(createTableSQL(gname, ts)); err != nil {
 		if genji.IsAlreadyExistsError(err) {
 			return sqlerr.New(sqlerr.TableExists, "Table '%s' already exists", ts.Name)
 		}
 		return fmt.Errorf("create table %s: %w", ts.Name, err)
+	}
+	t.s.forgetRowid(gname)
+	return nil
+}
+
+// AddColumns adds nullable columns after the last column of table ts: existing rows read NULL
+// in them. Genji stores rows positionally by its table's fields, so the rows are copied into
+// a table of the new shape that then takes the old one's name, indexes included.
+func (t *Txn) AddColumns(ts TableSchema, cols []ColumnSchema) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	next := ts
+	next.Columns = append(slices.Clone(ts.Columns), cols...)
+	for _, c := range cols {
+		if c.NotNull {
+			return fmt.Errorf("add column %s to %s: a new column must be nullable", c.Name, ts.Name)
+		}
+	}
+	if err := validateSchema(next); err != nil {
+		return fmt.Errorf("add columns: %w", err)
+	}
+	gname := genjiTable(ts.Name)
+	cat := t.s.db.DB.Catalog
+	if _, err := cat.GetTableInfo(gname); err != nil {
+		return sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", ts.Name)
+	}
+	idx, err := t.indexFields(gname)
+	if err != nil {
+		return fmt.Errorf("add columns to %s: %w", ts.Name, err)
+	}
+	n, err := t.scanBytes(gname, true, idx)
+	if err != nil {
+		return fmt.Errorf("add columns to %s: %w", ts.Name, err)
+	}
+	if err := t.charge(ddlBytes + 2*n); err != nil {
+		return err
+	}
+	var indexes []string
+	for _, gidx := range cat.ListIndexes(gname) {
+		info, err := cat.GetIndexInfo(gidx)
+		if err != nil {
+			return fmt.Errorf("add columns to %s: %w", ts.Name, err)
+		}
+		var paths []string
+		for _, p := range info.Paths {
+			paths = append(paths, p.String())
+		}
+		u := ""
+		if info.Unique {
+			u = "UNIQUE "
+		}
+		indexes = append(indexes, "CREATE "+u+"INDEX "+gidx+" ON "+gname+" ("+strings.Join(paths, ", ")+")")
+	}
+	tmp := "tmp_" + gname // mangle never makes a name that starts with tmp_
+	steps := append([]string{
+		createTableSQL(tmp, next),
+		"INSERT INTO " + tmp + " SELECT * FROM " + gname,
+		"DROP TABLE " + gname,
+		"ALTER TABLE " + tmp + " RENAME TO " + gname,
+	}, indexes...)
+	for _, q := range steps {
+		if err := t.execDDL(q); err != nil {
+			return fmt.Errorf("add columns to %s: %w", ts.Name, err)
+		}
 	}
 	t.s.forgetRowid(gname)
 	return nil

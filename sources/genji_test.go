@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -1116,5 +1117,48 @@ func TestCatalogOutlivesReads(t *testing.T) {
 		if want[e.Name] != e.Definition || e.Kind != "table" {
 			t.Fatalf("entry changed after later reads: %q %q %q", e.Name, e.Kind, e.Definition)
 		}
+	}
+}
+
+func TestAddColumns(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keyed=%v", keyed), func(t *testing.T) {
+			s := openMem(t)
+			ts := TableSchema{Name: "m", Columns: []ColumnSchema{{Name: "a", Kind: dataflow.KindString}}}
+			if keyed {
+				ts.PrimaryKey = []int{0}
+			}
+			tx := begin(t, s, true)
+			must(t, tx.CreateTable(ts))
+			must(t, tx.CreateIndex("m_a", "m", []string{"a"}, true))
+			oldKey := mustKey(t)(tx.Insert(ts, dataflow.Row{dataflow.NewString("old")}))
+			must(t, tx.Commit())
+
+			tx = begin(t, s, true)
+			added := []ColumnSchema{{Name: "b", Kind: dataflow.KindInt}, {Name: "c", Kind: dataflow.KindString}}
+			must(t, tx.AddColumns(ts, added))
+			ts.Columns = append(ts.Columns, added...)
+			mustKey(t)(tx.Insert(ts, dataflow.Row{dataflow.NewString("new"), dataflow.NewInt(7), dataflow.Null}))
+			if _, err := tx.Insert(ts, dataflow.Row{dataflow.NewString("old"), dataflow.Null, dataflow.Null}); err == nil {
+				t.Fatal("the unique index was lost: a duplicate was inserted")
+			}
+			must(t, tx.Commit())
+
+			tx = begin(t, s, false)
+			defer tx.Rollback()
+			var got []string
+			must(t, tx.Scan(ts, func(_ []byte, row dataflow.Row) error {
+				got = append(got, row.String())
+				return nil
+			}))
+			sort.Strings(got)
+			if want := []string{"new\t7\tNULL", "old\tNULL\tNULL"}; !slices.Equal(got, want) {
+				t.Fatalf("rows after AddColumns = %v, want %v", got, want)
+			}
+			row, found, err := tx.Get(ts, oldKey)
+			if err != nil || !found || row.String() != "old\tNULL\tNULL" {
+				t.Fatalf("Get(old key) after AddColumns = %v, %v, %v", row, found, err)
+			}
+		})
 	}
 }

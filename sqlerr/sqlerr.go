@@ -57,6 +57,7 @@ const (
 	FieldSpecifiedTwice = 1110 // ER_FIELD_SPECIFIED_TWICE, 42000
 	NonUpdatable        = 1288 // ER_NON_UPDATABLE_TABLE, HY000
 	DiskFull            = 1021 // ER_DISK_FULL, HY000
+	WrongArguments      = 1210 // ER_WRONG_ARGUMENTS, HY000: a module's .proto that does not compile
 )
 
 var sqlStates = map[uint16]string{

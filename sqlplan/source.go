@@ -110,7 +110,7 @@ func (sc *sourceScanner) expect(want string) error {
 		return err
 	}
 	if str || lower != want {
-		return syntaxError("expected " + strings.ToUpper(want) + " in CREATE SOURCE")
+		return syntaxError("expected " + strings.ToUpper(want))
 	}
 	return nil
 }

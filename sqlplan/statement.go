@@ -39,11 +39,11 @@ type Tail struct {
 }
 
 // ShowObjects is SHOW TABLES, SHOW VIEWS or SHOW MATERIALIZED VIEWS.
-type ShowObjects struct{ What string } // "tables", "views", "materialized views", "sources"
+type ShowObjects struct{ What string } // "tables", "views", "materialized views", "sources", "sinks", "modules"
 
 // ShowCreate is SHOW CREATE TABLE|VIEW|MATERIALIZED VIEW|SOURCE name.
 type ShowCreate struct {
-	What string // "table", "view", "materialized view", "source"
+	What string // "table", "view", "materialized view", "source", "module"
 	Name string
 }
 
@@ -124,6 +124,14 @@ func Parse(sql string) (Statement, error) {
 		return parseCreateSource(sql[words[1].end:])
 	case w(0) == "drop" && w(1) == "source":
 		return parseDropSource(sql[words[1].end:])
+	case w(0) == "create" && w(1) == "module":
+		return parseCreateModule(sql[words[1].end:], false)
+	case w(0) == "create" && w(1) == "or" && w(2) == "replace" && w(3) == "module":
+		return parseCreateModule(sql[words[3].end:], true)
+	case w(0) == "drop" && w(1) == "module":
+		return parseDropModule(sql[words[1].end:])
+	case w(0) == "show" && w(1) == "modules":
+		return &ShowObjects{What: "modules"}, nil
 	case w(0) == "create" && w(1) == "sink":
 		return parseCreateSink(sql[words[1].end:])
 	case w(0) == "drop" && w(1) == "sink":
@@ -164,7 +172,7 @@ func Parse(sql string) (Statement, error) {
 		if what == "materialized" && w(3) == "view" {
 			what, at = "materialized view", 3
 		}
-		if what != "table" && what != "view" && what != "materialized view" && what != "source" {
+		if what != "table" && what != "view" && what != "materialized view" && what != "source" && what != "module" {
 			break
 		}
 		name, _ := identifier(sql[words[at].end:])
