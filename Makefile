@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/cdc
 
-.PHONY: build sql test vet bench slt soak minio
+.PHONY: build sql test vet bench slt soak minio grpcurl
 
 # The MinIO server used by the object-store tests (package miniotest), pinned to the version
 # measured in ARCHITECTURE.md. It is built from the Go module proxy into a cache outside the
@@ -11,6 +11,10 @@ BIN := bin/cdc
 # Tests find it at $HOME/.cache/cdc/bin/minio, or wherever CDC_MINIO_BIN points.
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_CACHE ?= $(HOME)/.cache/cdc/bin
+
+# grpcurl, the real gRPC client of the module tests (server/grpcurl_test.go), pinned and
+# installed the same way into the same cache; tests find it through CDC_GRPCURL_BIN.
+GRPCURL_VERSION := v1.9.4
 
 build:
 	$(GO) build -o $(BIN) ./cmd/cdc
@@ -21,9 +25,10 @@ sql: build
 vet:
 	$(GO) vet ./...
 
-# The tests use the MinIO that `minio` installed (miniotest reads CDC_MINIO_BIN).
-test: vet minio
-	CDC_MINIO_BIN="$(MINIO_CACHE)/minio" $(GO) test -count=1 -timeout 20m ./...
+# The tests use the MinIO that `minio` installed (miniotest reads CDC_MINIO_BIN) and the
+# grpcurl that `grpcurl` installed.
+test: vet minio grpcurl
+	CDC_MINIO_BIN="$(MINIO_CACHE)/minio" CDC_GRPCURL_BIN="$(MINIO_CACHE)/grpcurl" $(GO) test -count=1 -timeout 20m ./...
 
 # `go install pkg@version` runs outside any module (here, from the cache directory), so it
 # neither reads nor changes this repository's go.mod. A stamp file records the installed version.
@@ -36,6 +41,16 @@ minio:
 		cd "$(MINIO_CACHE)" && GOBIN="$(MINIO_CACHE)" GOFLAGS=-buildvcs=false GOWORK=off \
 			$(GO) install github.com/minio/minio@$(MINIO_VERSION) && \
 		echo "$(MINIO_VERSION)" > "$(MINIO_CACHE)/minio.version"; \
+	fi
+
+grpcurl:
+	@if [ -x "$(MINIO_CACHE)/grpcurl" ] && [ "$$(cat "$(MINIO_CACHE)/grpcurl.version" 2>/dev/null)" = "$(GRPCURL_VERSION)" ]; then \
+		echo "grpcurl $(GRPCURL_VERSION) already installed in $(MINIO_CACHE)"; \
+	else \
+		mkdir -p "$(MINIO_CACHE)" && \
+		cd "$(MINIO_CACHE)" && GOBIN="$(MINIO_CACHE)" GOFLAGS=-buildvcs=false GOWORK=off \
+			$(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION) && \
+		echo "$(GRPCURL_VERSION)" > "$(MINIO_CACHE)/grpcurl.version"; \
 	fi
 
 # Benchmarks: numbers are reported, never asserted.

@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"shell":               {"engine", "dataflow", "sqlerr", "sqlplan"},
 	"slt":                 {"engine", "dataflow", "sqlerr"},
 	"server":              {"engine", "dataflow", "sqlerr", "sqlplan", "shell", "modules", "proto/changelogpb", "proto/enginepb"},
-	"cmd/cdc":             {"engine", "shell", "slt", "server", "dataflow", "sqlerr"},
+	"cmd/cdc":             {"engine", "shell", "slt", "server", "dataflow", "sqlerr", "proto/enginepb"},
 	"bench":               {"*"},
 	"":                    {"*"},
 	"internal/testengine": {"*"},

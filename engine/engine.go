@@ -45,6 +45,7 @@ type Engine struct {
 	background sync.WaitGroup
 	sinks      map[string]*sink   // by lower-case name
 	modules    map[string]*module // by lower-case name
+	lsnWake    chan struct{}      // closed when the LSN advances (WaitLSN)
 
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry
@@ -195,6 +196,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.wakeWaiters()
 	for _, v := range e.order {
 		v.closeSubscribers(errEngineClosed)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/cdc-dev/cdc/sources"
 	"github.com/cdc-dev/cdc/sqlerr"
 	"github.com/cdc-dev/cdc/sqlplan"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"vitess.io/vitess/go/vt/sqlparser"
 )
 
@@ -179,6 +181,18 @@ func (e *Engine) createModule(tx *sources.Txn, st *sqlplan.CreateModule, mod *mo
 // another module declares: clients and server reflection resolve them by name.
 func (e *Engine) checkModuleNames(key string, mod *modules.Module) error {
 	mine := declared(mod)
+	for name := range mine {
+		kind, full, _ := strings.Cut(name, " ")
+		var err error
+		if kind == "file" {
+			_, err = protoregistry.GlobalFiles.FindFileByPath(full)
+		} else {
+			_, err = protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(full))
+		}
+		if err == nil {
+			return sqlerr.New(sqlerr.WrongArguments, "module %s: %s is one of the engine's own: rename it", mod.Name, name)
+		}
+	}
 	for _, other := range e.modules {
 		if other.key == key {
 			continue
@@ -636,4 +650,14 @@ func (e *Engine) showModules() *Result {
 		res.Rows = append(res.Rows, dataflow.Row{dataflow.NewString(m.Name), dataflow.NewString(strings.Join(tables, ", ")), dataflow.NewString(strings.Join(services, ", "))})
 	}
 	return res
+}
+
+// DropModule drops a module as DROP MODULE does.
+func (e *Engine) DropModule(ctx context.Context, name string, ifExists bool) error {
+	s := e.NewSession()
+	defer s.Close()
+	_, err := s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) {
+		return e.dropModule(tx, &sqlplan.DropModule{Name: name, IfExists: ifExists})
+	})
+	return err
 }

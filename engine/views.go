@@ -421,6 +421,7 @@ func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
 		v.frontier = lsn
 		v.publish(lsn, res.changes[v])
 	}
+	e.wakeWaiters()
 	return nil
 }
 

@@ -11,7 +11,8 @@ const usage = `usage: cdc <command> [flags]
 commands:
   sql   run SQL on an embedded engine (interactive on a terminal, else statements from stdin)
   slt   run sqllogictest scripts: cdc slt [--mode query|view] FILE|DIR...
-  serve serve SQL over the MySQL protocol: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--user U] [--password P] [--log-retention 24h|N] [--s3-webhook-token T]
+  serve serve SQL over the MySQL protocol and gRPC: cdc serve [--data DIR] [--mysql-addr HOST:PORT] [--grpc-addr HOST:PORT] [--user U] [--password P] [--log-retention 24h|N] [--s3-webhook-token T]
+  module load, list or drop the .proto modules of a running server: cdc module load NAME FILE.proto
   verify recompute materialized views from their tables and report differences: cdc verify [--data DIR] [VIEW...]
 `
 
@@ -27,6 +28,8 @@ func main() {
 		os.Exit(runSLT(os.Args[2:]))
 	case "serve":
 		os.Exit(runServe(os.Args[2:]))
+	case "module":
+		os.Exit(runModule(os.Args[2:]))
 	case "verify":
 		os.Exit(runVerify(os.Args[2:]))
 	case "-h", "--help", "help":

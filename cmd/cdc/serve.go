@@ -18,6 +18,7 @@ func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	storage := storageFlags(fs)
 	addr := fs.String("mysql-addr", "127.0.0.1:3306", "MySQL protocol listen address")
+	grpcAddr := fs.String("grpc-addr", "127.0.0.1:6877", "gRPC listen address (the cdc.v1.Engine service, modules, reflection, health); empty for none")
 	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
@@ -62,12 +63,39 @@ func runServe(args []string) int {
 		_ = e.Close()
 		return 1
 	}
+	var grpcDone chan error
+	if *grpcAddr != "" {
+		gs, err := server.NewGRPC(e, server.GRPCConfig{Addr: *grpcAddr, Password: *password, Logger: log})
+		if err != nil {
+			log.Error("start grpc server", "err", err)
+			stop()
+			_ = srv.Serve(ctx)
+			_ = waitHTTP()
+			_ = e.Close()
+			return 1
+		}
+		log.Info("grpc listening", "addr", gs.Addr())
+		grpcDone = make(chan error, 1)
+		go func() {
+			err := gs.Serve(ctx)
+			if err != nil {
+				stop() // one server down takes the others down with it
+			}
+			grpcDone <- err
+		}()
+	}
 	code := 0
 	if err := srv.Serve(ctx); err != nil {
 		log.Error("mysql server", "err", err)
 		code = 1
 	}
 	stop()
+	if grpcDone != nil {
+		if err := <-grpcDone; err != nil {
+			log.Error("grpc server", "err", err)
+			code = 1
+		}
+	}
 	if err := waitHTTP(); err != nil {
 		log.Error("http server", "err", err)
 		code = 1
