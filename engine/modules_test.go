@@ -139,3 +139,79 @@ func TestChatModule(t *testing.T) {
 		t.Fatalf("views after DROP MODULE: %q", got)
 	}
 }
+
+func TestModuleUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	e, _ := reopen(t, nil, dir, engine.Options{})
+	s := e.NewSession()
+	create := func(verb, src string) error {
+		_, err := s.Exec(context.Background(), verb+" MODULE chat FROM '"+strings.ReplaceAll(src, "'", "''")+"'")
+		return err
+	}
+	if err := create("CREATE", chatProto); err != nil {
+		t.Fatal(err)
+	}
+	send(t, e, [3]string{"ann", "general", "old"})
+	join := chatMethod(t, e, "JoinChannel")
+	sub, err := e.SubscribeMethod(context.Background(), join, []string{"channel_name"}, dataflow.Row{dataflow.NewString("general")}, engine.SubscribeOptions{Snapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextTexts(t, sub)
+
+	if err := create("CREATE", chatProto); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("CREATE MODULE of a loaded module: %v", err)
+	}
+	for _, bad := range []struct{ from, to, want string }{
+		{"string message = 3;", "int64 message = 3;", "chatpb.Message.message"},
+		{"string message = 3;", "string text = 3;", "number 3"},
+		{"string sender = 1;", "string sender = 1 [(cdc.key) = true];", "key"},
+	} {
+		src := strings.Replace(chatProto, bad.from, bad.to, 1)
+		src = strings.Replace(src, "package chatpb;", "package chatpb; import \"cdc/options.proto\";", 1)
+		err := create("CREATE OR REPLACE", src)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Fatalf("replacing %q by %q: %v, want an error naming %s", bad.from, bad.to, err, bad.want)
+		}
+	}
+	// An added field becomes a nullable column; old rows read NULL; the feed is remade.
+	wider := strings.Replace(chatProto, "string message = 3;", "string message = 3; string attachment = 4;", 1)
+	if err := create("CREATE OR REPLACE", wider); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sub.Next(ctx); err == nil || !strings.Contains(err.Error(), "dropped") {
+		t.Fatalf("a subscriber of the widened table's feed: %v, want its end", err)
+	}
+	m := chatMethod(t, e, "SendMessage")
+	if _, err := e.WriteRows(context.Background(), m.Table.Name, m.Mode, []string{"sender", "channel_name", "message", "attachment"},
+		[]dataflow.Row{{dataflow.NewString("bob"), dataflow.NewString("general"), dataflow.NewString("new"), dataflow.NewString("cat.png")}}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ann\tgeneral\t\told\tNULL", "bob\tgeneral\tNULL\tnew\tcat.png"}
+	if got := rowsOf(t, s, "SELECT * FROM chat_message"); !slices.Equal(got, want) {
+		t.Fatalf("rows after widening = %q, want %q", got, want)
+	}
+	sub, err = e.SubscribeMethod(context.Background(), chatMethod(t, e, "JoinChannel"), []string{"channel_name"}, dataflow.Row{dataflow.NewString("general")}, engine.SubscribeOptions{Snapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols := sub.Columns(); cols[len(cols)-1].Name != "attachment" {
+		t.Fatalf("feed columns after widening: %v", cols)
+	}
+	sub.Close()
+	s.Close()
+
+	// The widened module and table survive a restart.
+	e, _ = reopen(t, e, dir, engine.Options{})
+	s = e.NewSession()
+	defer s.Close()
+	if got := rowsOf(t, s, "SELECT * FROM chat_message"); !slices.Equal(got, want) {
+		t.Fatalf("rows after restart = %q, want %q", got, want)
+	}
+	res := mustExec(t, s, "SHOW CREATE MODULE chat")
+	if !strings.Contains(res.Rows[0][1].Str(), "attachment = 4") {
+		t.Fatalf("SHOW CREATE MODULE after restart: %s", res.Rows[0][1].Str())
+	}
+}
