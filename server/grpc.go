@@ -53,8 +53,10 @@ type GRPC struct {
 	lis    net.Listener
 	srv    *grpc.Server
 	health *health.Server
-	mu     sync.Mutex
 	done   chan struct{} // closed when shutdown starts: streams end
+	// bad holds the decoding errors of requests of compiled services, by request, until
+	// the interceptors turn them into INVALID_ARGUMENT (gRPC itself would answer INTERNAL).
+	bad *sync.Map
 }
 
 // NewGRPC listens on cfg.Addr; call Serve to accept calls.
@@ -73,9 +75,9 @@ func NewGRPC(e *engine.Engine, cfg GRPCConfig) (*GRPC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grpc server: listen on %s: %w", cfg.Addr, err)
 	}
-	g := &GRPC{e: e, cfg: cfg, log: log, lis: lis, done: make(chan struct{})}
+	g := &GRPC{e: e, cfg: cfg, log: log, lis: lis, done: make(chan struct{}), bad: &sync.Map{}}
 	g.srv = grpc.NewServer(
-		grpc.ForceServerCodecV2(frameCodec{encoding.GetCodecV2(protoenc.Name)}),
+		grpc.ForceServerCodecV2(frameCodec{encoding.GetCodecV2(protoenc.Name), g.bad}),
 		grpc.UnknownServiceHandler(g.serveModule),
 		grpc.ChainUnaryInterceptor(g.authorizeUnary),
 		grpc.ChainStreamInterceptor(g.authorizeStream),
@@ -151,6 +153,10 @@ func (g *GRPC) authorize(ctx context.Context) error {
 
 func (g *GRPC) authorizeUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 	if err := g.authorize(ctx); err != nil {
+		g.bad.Delete(req)
+		return nil, err
+	}
+	if err := g.decodingError(req); err != nil {
 		return nil, err
 	}
 	return next(ctx, req)
@@ -160,7 +166,28 @@ func (g *GRPC) authorizeStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServ
 	if err := g.authorize(ss.Context()); err != nil {
 		return err
 	}
-	return next(srv, ss)
+	return next(srv, checkedStream{ss, g})
+}
+
+// decodingError returns INVALID_ARGUMENT if the request's bytes did not decode.
+func (g *GRPC) decodingError(req any) error {
+	if err, ok := g.bad.LoadAndDelete(req); ok {
+		return status.Errorf(codes.InvalidArgument, "malformed request: %v", err)
+	}
+	return nil
+}
+
+// checkedStream reports the requests of a stream that did not decode as INVALID_ARGUMENT.
+type checkedStream struct {
+	grpc.ServerStream
+	g *GRPC
+}
+
+func (s checkedStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return s.g.decodingError(m)
 }
 
 // GetServiceInfo lists the compiled services and those of the loaded modules, for server
@@ -212,13 +239,20 @@ func (r moduleResolver) FindDescriptorByName(name protoreflect.FullName) (protor
 // malformed bytes are INVALID_ARGUMENT rather than gRPC's INTERNAL.
 type frame struct{ b []byte }
 
-// frameCodec is the proto codec, except that it leaves frames encoded.
-type frameCodec struct{ encoding.CodecV2 }
+// frameCodec is the proto codec, except that it leaves frames encoded and that a request
+// that does not decode is recorded in bad (for the interceptors) rather than failed.
+type frameCodec struct {
+	encoding.CodecV2
+	bad *sync.Map
+}
 
 func (c frameCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if f, ok := v.(*frame); ok {
 		f.b = data.Materialize()
 		return nil
 	}
-	return c.CodecV2.Unmarshal(data, v)
+	if err := c.CodecV2.Unmarshal(data, v); err != nil {
+		c.bad.Store(v, err)
+	}
+	return nil
 }

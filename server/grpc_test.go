@@ -371,6 +371,21 @@ func TestGRPCBadInput(t *testing.T) {
 			t.Fatalf("%s with malformed bytes: %v", method, err)
 		}
 	}
+	// The same for the compiled service.
+	for _, method := range []string{"/cdc.v1.Engine/Exec", "/cdc.v1.Engine/ChangeLog"} {
+		stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.SendMsg(&rawFrame{b: []byte{0x0a, 0xff, 0xff, 0xff}}); err != nil {
+			t.Fatal(err)
+		}
+		stream.CloseSend()
+		err = stream.RecvMsg(&rawFrame{})
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "malformed") {
+			t.Fatalf("%s with malformed bytes: %v", method, err)
+		}
+	}
 	// A method nobody serves.
 	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/chatpb.ChatService/Nope", raw)
 	if err == nil {
