@@ -53,10 +53,16 @@ message MessageAck {
 // (one message on channel "general", the call returns after commit) until each of the
 // JoinChannel subscribers of "general" has received it, with 1 and 100 subscribers. It
 // reports p50, p99 and mean over every (message, subscriber) delay, and p50 and p99 of the
-// delay to the last subscriber of each message; ns/op is the whole send and fan-out.
+// delay to the last subscriber of each message; ns/op is the whole send and fan-out. With
+// channels=100 the 100 subscribers are on 100 channels and the messages go round the
+// channels: each reaches one subscriber, found by the feed's index of parameter values.
 func BenchmarkGRPCChatFeed(b *testing.B) {
-	for _, subs := range []int{1, 100} {
-		b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) { grpcChatFeed(b, subs) })
+	for _, c := range []struct{ subs, channels int }{{1, 1}, {100, 1}, {100, 100}} {
+		name := fmt.Sprintf("subscribers=%d", c.subs)
+		if c.channels > 1 {
+			name += fmt.Sprintf("/channels=%d", c.channels)
+		}
+		b.Run(name, func(b *testing.B) { grpcChatFeed(b, c.subs, c.channels) })
 	}
 }
 
@@ -67,7 +73,9 @@ type grpcReceipt struct {
 	err  error
 }
 
-func grpcChatFeed(b *testing.B, subs int) {
+func grpcChatFeed(b *testing.B, subs, channels int) {
+	channel := func(i int) string { return "c" + strconv.Itoa(i%channels) }
+	perMessage := subs / channels // the subscribers of one channel
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
@@ -118,7 +126,8 @@ func grpcChatFeed(b *testing.B, subs int) {
 		readers.Wait()
 	}()
 	receipts := make(chan grpcReceipt, subs*64)
-	for range subs {
+	for i := range subs {
+		mine := channel(i)
 		conn := dial()
 		conns = append(conns, conn)
 		stream, err := conn.NewStream(streamCtx, &grpc.StreamDesc{ServerStreams: true}, "/chatpb.ChatService/JoinChannel")
@@ -126,7 +135,7 @@ func grpcChatFeed(b *testing.B, subs int) {
 			b.Fatal(err)
 		}
 		req := dynamicpb.NewMessage(chanDesc)
-		req.Set(fName, protoreflect.ValueOfString("general"))
+		req.Set(fName, protoreflect.ValueOfString(mine))
 		if err := stream.SendMsg(req); err != nil {
 			b.Fatal(err)
 		}
@@ -142,8 +151,8 @@ func grpcChatFeed(b *testing.B, subs int) {
 				r := grpcReceipt{at: time.Now()} // before decoding the fields
 				if err != nil {
 					r.err = err
-				} else if ch := m.Get(fChannel).Message().Get(fName).String(); ch != "general" {
-					r.err = fmt.Errorf("a message of channel %q on the stream of general", ch)
+				} else if ch := m.Get(fChannel).Message().Get(fName).String(); ch != mine {
+					r.err = fmt.Errorf("a message of channel %q on the stream of %s", ch, mine)
 				} else {
 					r.text = m.Get(fText).String()
 				}
@@ -160,14 +169,14 @@ func grpcChatFeed(b *testing.B, subs int) {
 	}
 	sender := dial()
 	conns = append(conns, sender)
-	send := func(text string) {
+	send := func(text, to string) {
 		stream, err := sender.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, "/chatpb.ChatService/SendMessage")
 		if err != nil {
 			b.Fatal(err)
 		}
 		m := dynamicpb.NewMessage(msgDesc)
 		m.Set(fSender, protoreflect.ValueOfString("ann"))
-		m.Mutable(fChannel).Message().Set(fName, protoreflect.ValueOfString("general"))
+		m.Mutable(fChannel).Message().Set(fName, protoreflect.ValueOfString(to))
 		m.Set(fText, protoreflect.ValueOfString(text))
 		if err := stream.SendMsg(m); err != nil {
 			b.Fatal(err)
@@ -179,12 +188,12 @@ func grpcChatFeed(b *testing.B, subs int) {
 			b.Fatalf("SendMessage %q: %v", text, err)
 		}
 	}
-	// await waits until every subscriber has received text and returns the receive times.
-	await := func(text string, at []time.Time) []time.Time {
+	// await waits until n subscribers have received text and returns the receive times.
+	await := func(text string, n int, at []time.Time) []time.Time {
 		at = at[:0]
 		timeout := time.NewTimer(10 * time.Second)
 		defer timeout.Stop()
-		for len(at) < subs {
+		for len(at) < n {
 			select {
 			case r := <-receipts:
 				if r.err != nil {
@@ -195,7 +204,7 @@ func grpcChatFeed(b *testing.B, subs int) {
 				}
 				at = append(at, r.at)
 			case <-timeout.C:
-				b.Fatalf("%d of %d subscribers received %q", len(at), subs, text)
+				b.Fatalf("%d of %d subscribers received %q", len(at), n, text)
 			}
 		}
 		return at
@@ -203,17 +212,20 @@ func grpcChatFeed(b *testing.B, subs int) {
 
 	// Warm-up: once every subscriber got this message (from its snapshot or as a change),
 	// all the streams are established.
-	send("warm-up")
-	at := await("warm-up", make([]time.Time, 0, subs))
+	at := make([]time.Time, 0, subs)
+	for c := range channels {
+		send("warm-up", channel(c))
+		at = await("warm-up", perMessage, at)
+	}
 
-	delays := make([]time.Duration, 0, b.N*subs)
+	delays := make([]time.Duration, 0, b.N*perMessage)
 	last := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		text := strconv.Itoa(i)
 		t0 := time.Now()
-		send(text)
-		at = await(text, at)
+		send(text, channel(i))
+		at = await(text, perMessage, at)
 		var slowest time.Duration
 		for _, t := range at {
 			d := t.Sub(t0)
