@@ -214,6 +214,9 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 		if _, plain := e.plain[strings.ToLower(name)]; plain {
 			return nil, sqlerr.New(sqlerr.WrongObject, "'%s' is not a materialized view: only materialized views can be tailed", name)
 		}
+		if _, table := e.tables[strings.ToLower(name)]; table {
+			return nil, sqlerr.New(sqlerr.WrongObject, "'%s' is a table: only materialized views can be tailed (CREATE MATERIALIZED VIEW ... AS SELECT * FROM %s)", name, name)
+		}
 		return nil, sqlerr.New(sqlerr.NoSuchTable, "Materialized view '%s' doesn't exist", name)
 	}
 	if e.failed != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/cdc-dev/cdc/engine"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
 	"github.com/cdc-dev/cdc/proto/enginepb"
+	"github.com/cdc-dev/cdc/sqlplan"
+	"vitess.io/vitess/go/vt/sqlparser"
 )
 
 // engineService implements cdc.v1.Engine.
@@ -33,6 +35,26 @@ func (s *engineService) run(ctx context.Context, sql string) (*engine.Result, er
 		return nil, status.Error(codes.InvalidArgument, "TAIL streams: call Subscribe")
 	}
 	return res, nil
+}
+
+// queryOnly refuses a statement that is not a read (SELECT, SHOW, EXPLAIN, VERIFY).
+func queryOnly(sql string) error {
+	stmt, err := sqlplan.Parse(sql)
+	if err != nil {
+		return grpcError(err)
+	}
+	switch st := stmt.(type) {
+	case *sqlplan.ShowObjects, *sqlplan.ShowCreate, *sqlplan.Explain, *sqlplan.Verify:
+		return nil
+	case *sqlplan.Tail:
+		return status.Error(codes.InvalidArgument, "TAIL streams: call Subscribe")
+	case *sqlplan.Vitess:
+		switch st.Stmt.(type) {
+		case sqlparser.TableStatement, *sqlparser.Show, *sqlparser.ExplainStmt:
+			return nil
+		}
+	}
+	return status.Error(codes.InvalidArgument, "Query runs statements that read (SELECT, SHOW, EXPLAIN, VERIFY): call Exec for the others")
 }
 
 // columns converts result columns.
@@ -60,6 +82,10 @@ func (s *engineService) Exec(ctx context.Context, req *enginepb.ExecRequest) (*e
 }
 
 func (s *engineService) Query(ctx context.Context, req *enginepb.QueryRequest) (*enginepb.QueryResponse, error) {
+	// Refused before it runs: a write must not be applied by a call that then fails.
+	if err := queryOnly(req.Sql); err != nil {
+		return nil, err
+	}
 	res, err := s.run(ctx, req.Sql)
 	if err != nil {
 		return nil, err

@@ -108,7 +108,11 @@ func runModule(args []string) int {
 			fmt.Fprintln(os.Stderr, "cdc module drop:", err)
 			return 1
 		}
-		fmt.Printf("module %s dropped\n", rest[0])
+		if *ifExists {
+			fmt.Printf("module %s is not loaded (any more)\n", rest[0])
+		} else {
+			fmt.Printf("module %s dropped\n", rest[0])
+		}
 	default:
 		fmt.Fprint(os.Stderr, moduleUsage)
 		return 2
