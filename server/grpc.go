@@ -41,6 +41,8 @@ type GRPCConfig struct {
 	// ShutdownTimeout bounds how long Serve waits for unary calls to end once its context
 	// ends; streams (subscriptions) are cut at once. Default 5s.
 	ShutdownTimeout time.Duration
+	// Metrics, if set, counts calls by method and status code, and refused tokens.
+	Metrics *Metrics
 }
 
 // GRPC serves the built-in cdc.v1.Engine service, health checking, server reflection and
@@ -151,7 +153,8 @@ func (g *GRPC) authorize(ctx context.Context) error {
 	return status.Error(codes.Unauthenticated, "missing or wrong token: send the metadata 'authorization: Bearer <password>'")
 }
 
-func (g *GRPC) authorizeUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+func (g *GRPC) authorizeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (res any, err error) {
+	defer func() { g.cfg.Metrics.grpcCall(info.FullMethod, err) }()
 	if err := g.authorize(ctx); err != nil {
 		g.bad.Delete(req)
 		return nil, err
@@ -162,7 +165,8 @@ func (g *GRPC) authorizeUnary(ctx context.Context, req any, _ *grpc.UnaryServerI
 	return next(ctx, req)
 }
 
-func (g *GRPC) authorizeStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+func (g *GRPC) authorizeStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) (err error) {
+	defer func() { g.cfg.Metrics.grpcCall(info.FullMethod, err) }()
 	if err := g.authorize(ss.Context()); err != nil {
 		return err
 	}

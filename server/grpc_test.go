@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -417,3 +418,48 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func (rawCodec) Name() string { return "proto" }
+
+func TestGRPCMetrics(t *testing.T) {
+	e, err := engine.Open(context.Background(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	m := NewMetrics()
+	g, err := NewGRPC(e, GRPCConfig{Addr: "127.0.0.1:0", Password: grpcTestPassword, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	conn, err := grpc.NewClient(g.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := enginepb.NewEngineClient(conn)
+	good := authCtx(t)
+	client.ListModules(good, &enginepb.ListModulesRequest{})
+	client.ListModules(good, &enginepb.ListModulesRequest{})
+	client.ListModules(context.Background(), &enginepb.ListModulesRequest{})
+	client.Exec(good, &enginepb.ExecRequest{Sql: "SELEC"})
+	conn.Invoke(good, "/no.Such/Method", &enginepb.ListModulesRequest{}, &enginepb.ListModulesResponse{})
+	for _, c := range []struct {
+		method, code string
+		want         float64
+	}{
+		{"/cdc.v1.Engine/ListModules", "OK", 2},
+		{"/cdc.v1.Engine/ListModules", "Unauthenticated", 1},
+		{"/cdc.v1.Engine/Exec", "InvalidArgument", 1},
+		{"unknown", "Unimplemented", 1},
+	} {
+		if got := testutil.ToFloat64(m.grpcCalls.WithLabelValues(c.method, c.code)); got != c.want {
+			t.Errorf("cdc_grpc_calls_total{method=%q,code=%q} = %v, want %v", c.method, c.code, got, c.want)
+		}
+	}
+	if got := testutil.ToFloat64(m.grpcAuthFailures); got != 1 {
+		t.Errorf("cdc_grpc_auth_failures_total = %v, want 1", got)
+	}
+}

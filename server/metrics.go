@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/cdc-dev/cdc/engine"
 )
@@ -25,6 +27,9 @@ type Metrics struct {
 	reg          *prometheus.Registry
 	epochs       *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	// gRPC calls (GRPC).
+	grpcCalls        *prometheus.CounterVec
+	grpcAuthFailures prometheus.Counter
 	// Bucket notifications (S3Webhook).
 	eventsReceived, eventsDropped, eventsUnmatched prometheus.Counter
 	webhookErrors                                  *prometheus.CounterVec
@@ -57,6 +62,11 @@ func NewMetrics() *Metrics {
 	m.eventDelay = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cdc_s3_event_delay_seconds",
 		Help:    "Source lag: time from an object's change (the event's time) until the engine applied it.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)})
+	m.grpcCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cdc_grpc_calls_total",
+		Help: "gRPC calls ended, by method and status code (methods nobody serves count as unknown)."}, []string{"method", "code"})
+	m.grpcAuthFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_grpc_auth_failures_total",
+		Help: "gRPC calls refused for a missing or wrong bearer token."})
+	m.reg.MustRegister(m.grpcCalls, m.grpcAuthFailures)
 	m.reg.MustRegister(m.eventsReceived, m.eventsDropped, m.eventsUnmatched, m.webhookErrors, m.eventDelay)
 	m.reg.MustRegister(m.epochs, m.authFailures, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -71,6 +81,21 @@ func (m *Metrics) ObserveEpoch(view string, d time.Duration) {
 // labelValue makes a name a valid label value: Prometheus requires UTF-8, and a quoted SQL
 // identifier may be any bytes.
 func labelValue(name string) string { return strings.ToValidUTF8(name, "\uFFFD") }
+
+// grpcCall counts an ended gRPC call; nil-safe.
+func (m *Metrics) grpcCall(method string, err error) {
+	if m == nil {
+		return
+	}
+	code := status.Code(err)
+	switch code {
+	case codes.Unimplemented:
+		method = "unknown" // bounded labels, whatever clients call
+	case codes.Unauthenticated:
+		m.grpcAuthFailures.Inc()
+	}
+	m.grpcCalls.WithLabelValues(labelValue(method), code.String()).Inc()
+}
 
 // Attach exports the engine's counters.
 func (m *Metrics) Attach(e *engine.Engine) error {

@@ -65,7 +65,7 @@ func runServe(args []string) int {
 	}
 	var grpcDone chan error
 	if *grpcAddr != "" {
-		gs, err := server.NewGRPC(e, server.GRPCConfig{Addr: *grpcAddr, Password: *password, Logger: log})
+		gs, err := server.NewGRPC(e, server.GRPCConfig{Addr: *grpcAddr, Password: *password, Logger: log, Metrics: metrics})
 		if err != nil {
 			log.Error("start grpc server", "err", err)
 			stop()
