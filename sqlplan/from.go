@@ -13,6 +13,9 @@ type fromItem struct {
 	alias string
 	plan  Plan
 	cols  []ColumnInfo
+	// domainOf is set for the domain of a correlated subquery: the position in the
+	// enclosing query's rows of each of its columns (see decorrelate).
+	domainOf []int
 }
 
 // maxViewDepth bounds the inlining of views within views.
@@ -25,13 +28,19 @@ const maxViewDepth = 32
 // and the conjuncts left for later (those with subqueries).
 func (p *planner) planFrom(from []sqlparser.TableExpr, where []sqlparser.Expr, outer *scope) (Plan, *scope, []sqlparser.Expr, error) {
 	var items []fromItem
+	if p.domain != nil {
+		// The domain of the correlated subquery being planned: this FROM's, not that of a
+		// derived table inside it.
+		items = append(items, *p.domain)
+		p.domain = nil
+	}
 	preds := append([]sqlparser.Expr(nil), where...)
 	for _, te := range from {
 		if err := p.collectFrom(te, &items, &preds, outer); err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	if len(items) == 0 {
+	if len(items) == 0 || (len(items) == 1 && items[0].domainOf != nil) {
 		items = append(items, fromItem{plan: &Values{Rows: []dataflow.Row{{}}}})
 	}
 	seen := map[string]bool{}
@@ -216,6 +225,12 @@ func itemScope(items []fromItem, order []int, outer *scope) *scope {
 	for _, i := range order {
 		for j, c := range items[i].cols {
 			sc.cols = append(sc.cols, scopeCol{table: items[i].alias, name: c.Name, pos: off + j, kind: c.Kind})
+			if items[i].domainOf != nil {
+				if sc.domain == nil {
+					sc.domain = map[int]int{}
+				}
+				sc.domain[items[i].domainOf[j]] = off + j
+			}
 		}
 		off += len(items[i].cols)
 	}

@@ -1,6 +1,7 @@
 package sqlplan
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -18,10 +19,26 @@ type scopeCol struct {
 }
 
 // scope is the set of columns a query's expressions can name. parent is the scope of the
-// enclosing query, consulted only to report correlated references clearly.
+// enclosing query: a name found only there is a correlated reference.
 type scope struct {
 	cols   []scopeCol
 	parent *scope
+	// domain maps positions of the parent's rows to positions of this scope's rows: the
+	// columns of a correlated subquery's domain (see decorrelate), which its references to
+	// the enclosing query read.
+	domain map[int]int
+}
+
+// correlatedRef is the error of a name that resolves only in an enclosing query: the
+// planner of that query catches it and decorrelates the subquery (see decorrelate).
+type correlatedRef struct {
+	scope *scope   // the enclosing query's scope
+	col   scopeCol // the column there
+	text  string
+}
+
+func (e *correlatedRef) Error() string {
+	return "correlated reference to " + e.text + " outside the subqueries that can be decorrelated"
 }
 
 // resolve finds the column a name refers to.
@@ -41,12 +58,21 @@ func (s *scope) resolve(c *sqlparser.ColName) (scopeCol, error) {
 	if found >= 0 {
 		return s.cols[found], nil
 	}
-	for p := s.parent; p != nil; p = p.parent {
-		if _, err := p.resolve(c); err == nil {
-			return scopeCol{}, sqlerr.New(sqlerr.NotSupported, "correlated subqueries are not supported yet (reference to %s)", sqlparser.String(c))
-		}
+	if s.parent == nil {
+		return scopeCol{}, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", sqlparser.String(c))
 	}
-	return scopeCol{}, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", sqlparser.String(c))
+	oc, err := s.parent.resolve(c)
+	if err != nil {
+		var ce *correlatedRef
+		if errors.As(err, &ce) {
+			return scopeCol{}, err // a reference further out
+		}
+		return scopeCol{}, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", sqlparser.String(c))
+	}
+	if at, ok := s.domain[oc.pos]; ok {
+		return scopeCol{table: oc.table, name: oc.name, pos: at, kind: oc.kind}, nil
+	}
+	return scopeCol{}, &correlatedRef{scope: s.parent, col: oc, text: sqlparser.String(c)}
 }
 
 // exprScope adapts a scope for ConvertScalar: plain names resolve against the scope,

@@ -1,6 +1,7 @@
 package sqlplan
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -48,13 +49,21 @@ func (q *Query) Columns() []ColumnInfo { return q.Plan.Columns()[:q.Visible] }
 // PlanQuery plans a SELECT or UNION.
 func PlanQuery(cat Catalog, stmt sqlparser.TableStatement) (*Query, error) {
 	p := &planner{cat: cat}
-	return p.planStatement(stmt, nil)
+	q, err := p.planStatement(stmt, nil)
+	var ce *correlatedRef
+	if errors.As(err, &ce) {
+		return nil, sqlerr.New(sqlerr.NotSupported, "this correlated subquery is not supported yet (reference to %s)", ce.text)
+	}
+	return q, err
 }
 
 type planner struct {
 	cat Catalog
 	// viewDepth guards against views that (through a cycle) expand forever.
 	viewDepth int
+	// domain, when set, is the first FROM item of the next SELECT planned: the domain of
+	// the correlated subquery being decorrelated.
+	domain *fromItem
 }
 
 func (p *planner) planStatement(stmt sqlparser.TableStatement, outer *scope) (*Query, error) {
@@ -91,9 +100,15 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 		rest := post[:0:0]
 		for _, c := range post {
 			if x, sub, ok := isInSubquery(c); ok {
-				if plan, err = p.semiJoin(plan, es, x, sub, sc); err != nil {
+				next, err := p.semiJoin(plan, es, x, sub, sc)
+				if isCorrelatedTo(err, sc) {
+					rest = append(rest, c) // decorrelated by attachSubqueries
+					continue
+				}
+				if err != nil {
 					return nil, err
 				}
+				plan = next
 				continue
 			}
 			rest = append(rest, c)
@@ -211,8 +226,8 @@ func (p *planner) selectList(es *exprScope, selectExprs []sqlparser.SelectExpr) 
 				cols = es.pre.cols
 			}
 			for _, c := range cols {
-				if table != "" && !strings.EqualFold(c.table, table) {
-					continue
+				if (table != "" && !strings.EqualFold(c.table, table)) || (table == "" && c.table == domainAlias) {
+					continue // the domain of a correlated subquery is not part of *
 				}
 				matched = true
 				var e dataflow.Expr = dataflow.Col(c.pos, c.kind, c.name)

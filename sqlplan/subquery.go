@@ -24,6 +24,13 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 	if es.grouped {
 		outer = es.pre
 	}
+	// decorrelated plans a subquery that reads outer's columns, or says why it cannot.
+	decorrelated := func(stmt sqlparser.TableStatement) (*correlated, error) {
+		if es.grouped {
+			return nil, sqlerr.New(sqlerr.NotSupported, "correlated subqueries after GROUP BY are not supported yet")
+		}
+		return p.planCorrelated(stmt, plan, outer)
+	}
 	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
 		if err != nil {
 			return false, nil
@@ -44,11 +51,18 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 			if _, done := es.special[node]; done {
 				return false, nil
 			}
-			var mark dataflow.Expr
-			plan, mark, err = p.markJoin(plan, es, node.Left, sub, outer)
-			if err != nil {
+			next, mark, merr := p.markJoin(plan, es, node.Left, sub, outer)
+			if isCorrelatedTo(merr, outer) {
+				var c *correlated
+				if c, err = decorrelated(sub.Select); err != nil {
+					return false, nil
+				}
+				next, mark, merr = p.correlatedIn(plan, es, node.Left, c)
+			}
+			if err = merr; err != nil {
 				return false, nil
 			}
+			plan = next
 			if node.Operator == sqlparser.NotInOp {
 				mark = dataflow.Not(mark)
 			}
@@ -59,6 +73,14 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 				return false, nil
 			}
 			q, qerr := p.planStatement(node.Subquery.Select, outer)
+			if isCorrelatedTo(qerr, outer) {
+				var c *correlated
+				if c, err = decorrelated(node.Subquery.Select); err != nil {
+					return false, nil
+				}
+				plan, es.special[node], err = p.correlatedExists(plan, c)
+				return false, nil
+			}
 			if qerr != nil {
 				err = qerr
 				return false, nil
@@ -75,6 +97,14 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 				return false, nil
 			}
 			q, qerr := p.planStatement(node.Select, outer)
+			if isCorrelatedTo(qerr, outer) {
+				var c *correlated
+				if c, err = decorrelated(node.Select); err != nil {
+					return false, nil
+				}
+				plan, es.special[node], err = p.correlatedScalar(plan, c, sqlparser.String(node))
+				return false, nil
+			}
 			if qerr != nil {
 				err = qerr
 				return false, nil
