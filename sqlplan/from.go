@@ -16,6 +16,9 @@ type fromItem struct {
 	// domainOf is set for the domain of a correlated subquery: the position in the
 	// enclosing query's rows of each of its columns (see decorrelate).
 	domainOf []int
+	// colTables, if set, is the relation alias of each column (an outer join's item
+	// holds the columns of several relations); alias is then empty.
+	colTables []string
 }
 
 // maxViewDepth bounds the inlining of views within views.
@@ -40,19 +43,23 @@ func (p *planner) planFrom(from []sqlparser.TableExpr, where []sqlparser.Expr, o
 			return nil, nil, nil, err
 		}
 	}
+	return p.joinItems(items, preds, outer)
+}
+
+// joinItems plans the inner join of FROM items under the conjuncts preds (see planFrom).
+func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *scope) (Plan, *scope, []sqlparser.Expr, error) {
 	if len(items) == 0 || (len(items) == 1 && items[0].domainOf != nil) {
 		items = append(items, fromItem{plan: &Values{Rows: []dataflow.Row{{}}}})
 	}
 	seen := map[string]bool{}
 	for _, it := range items {
-		if it.alias == "" {
-			continue
+		for _, alias := range it.aliases() {
+			k := strings.ToLower(alias)
+			if seen[k] {
+				return nil, nil, nil, sqlerr.New(sqlerr.NonUniqTable, "Not unique table/alias: '%s'", alias)
+			}
+			seen[k] = true
 		}
-		k := strings.ToLower(it.alias)
-		if seen[k] {
-			return nil, nil, nil, sqlerr.New(sqlerr.NonUniqTable, "Not unique table/alias: '%s'", it.alias)
-		}
-		seen[k] = true
 	}
 	all := itemScope(items, allItems(len(items)), outer)
 	type conj struct {
@@ -180,7 +187,7 @@ func (p *planner) planFrom(from []sqlparser.TableExpr, where []sqlparser.Expr, o
 	ordered := make([]scopeCol, 0, len(sc.cols))
 	for i := range items {
 		for _, c := range sc.cols {
-			if c.table == items[i].alias && belongs(items, joined, i, c.pos) {
+			if belongs(items, joined, i, c.pos) {
 				ordered = append(ordered, c)
 			}
 		}
@@ -224,7 +231,11 @@ func itemScope(items []fromItem, order []int, outer *scope) *scope {
 	off := 0
 	for _, i := range order {
 		for j, c := range items[i].cols {
-			sc.cols = append(sc.cols, scopeCol{table: items[i].alias, name: c.Name, pos: off + j, kind: c.Kind})
+			table := items[i].alias
+			if items[i].colTables != nil {
+				table = items[i].colTables[j]
+			}
+			sc.cols = append(sc.cols, scopeCol{table: table, name: c.Name, pos: off + j, kind: c.Kind})
 			if items[i].domainOf != nil {
 				if sc.domain == nil {
 					sc.domain = map[int]int{}
@@ -299,6 +310,13 @@ func (p *planner) collectFrom(te sqlparser.TableExpr, items *[]fromItem, preds *
 	case *sqlparser.JoinTableExpr:
 		switch t.Join {
 		case sqlparser.NormalJoinType, sqlparser.StraightJoinType:
+		case sqlparser.LeftJoinType, sqlparser.RightJoinType:
+			it, err := p.planOuterJoin(t, outer)
+			if err != nil {
+				return err
+			}
+			*items = append(*items, it)
+			return nil
 		default:
 			return sqlerr.New(sqlerr.NotSupported, "%s is not supported yet", t.Join.ToString())
 		}
