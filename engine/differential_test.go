@@ -46,6 +46,19 @@ var differentialViews = []string{
 	`SELECT b.g, SUM(b.w) FROM b JOIN a ON a.k = b.k WHERE a.v BETWEEN 2 AND 8 GROUP BY b.g`,
 	`SELECT x FROM c WHERE x IN (1, 3, 5) OR g IS NULL`,
 	`SELECT CASE WHEN v > 4 THEN 'hi' ELSE 'lo' END AS band, COUNT(*) FROM a GROUP BY 1`,
+	// Outer joins: the last match of a row goes and comes back.
+	`SELECT a.k, b.k AS bk, b.w FROM a LEFT JOIN b ON a.g = b.g AND b.w > 3`,
+	`SELECT b.k, a.k AS ak, a.v FROM a RIGHT JOIN b ON a.k = b.k AND a.v < b.w`,
+	`SELECT a.k, c.x, b.w FROM a LEFT JOIN c ON c.g = a.g LEFT JOIN b ON b.k = a.k`,
+	`SELECT a.g, COUNT(c.x) AS n, COUNT(*) AS m FROM a LEFT JOIN c ON c.g = a.g GROUP BY a.g`,
+	// Correlated subqueries, with equalities and inequalities, NULLs on both sides.
+	`SELECT k, (SELECT COUNT(*) FROM c WHERE c.g = a.g AND c.x > a.v) AS n FROM a`,
+	`SELECT * FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.g = a.g AND b.w > a.v)`,
+	`SELECT * FROM a WHERE NOT EXISTS (SELECT 1 FROM c WHERE c.x = a.v)`,
+	`SELECT k, v IN (SELECT x FROM c WHERE c.g = a.g) AS i, v NOT IN (SELECT w FROM b WHERE b.g = a.g) AS ni FROM a`,
+	`SELECT k, (SELECT MAX(w) FROM b WHERE b.g = a.g) AS m, (SELECT b.w FROM b WHERE b.k = a.k) AS bw FROM a`,
+	`SELECT k FROM a WHERE v > (SELECT AVG(x) FROM c WHERE c.g = a.g)`,
+	`SELECT g, (SELECT COUNT(*) FROM a AS o WHERE o.v < c.x) AS below FROM c`,
 }
 
 // stackedViews read other materialized views.
