@@ -59,6 +59,11 @@ var differentialViews = []string{
 	`SELECT k, (SELECT MAX(w) FROM b WHERE b.g = a.g) AS m, (SELECT b.w FROM b WHERE b.k = a.k) AS bw FROM a`,
 	`SELECT k FROM a WHERE v > (SELECT AVG(x) FROM c WHERE c.g = a.g)`,
 	`SELECT g, (SELECT COUNT(*) FROM a AS o WHERE o.v < c.x) AS below FROM c`,
+	// Top-k: rows enter and leave the window; per domain value in a correlated subquery.
+	`SELECT k, v FROM a ORDER BY v DESC, k LIMIT 3`,
+	`SELECT * FROM a ORDER BY k LIMIT 2 OFFSET 1`,
+	`SELECT k, (SELECT b.k FROM b WHERE b.g = a.g ORDER BY b.w DESC, b.k LIMIT 1) AS best FROM a`,
+	`SELECT g, COUNT(*) FROM (SELECT g FROM c ORDER BY x, g LIMIT 5) AS t GROUP BY g`,
 }
 
 // stackedViews read other materialized views.

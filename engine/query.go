@@ -66,28 +66,5 @@ func (e *Engine) runQuery(ctx context.Context, q *sqlplan.Query, reader *sources
 
 // compareForOrder orders rows by sort keys with SQL semantics: NULL first ascending.
 func compareForOrder(a, b dataflow.Row, keys []sqlplan.SortKey) int {
-	for _, k := range keys {
-		x, y := a[k.Col], b[k.Col]
-		var c int
-		switch {
-		case x.IsNull() && y.IsNull():
-			c = 0
-		case x.IsNull():
-			c = -1
-		case y.IsNull():
-			c = 1
-		default:
-			var ok bool
-			if c, ok = dataflow.SQLCompare(x, y); !ok {
-				c = dataflow.Compare(x, y)
-			}
-		}
-		if k.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	return 0
+	return dataflow.CompareOrder(a, b, keys)
 }

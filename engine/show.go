@@ -122,7 +122,7 @@ func (e *Engine) explain(st *sqlplan.Explain) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		plan, _ := sqlplan.VisiblePlan(q)
+		plan, _ := sqlplan.ViewPlan(q)
 		g, err = sqlplan.Lower(plan, func(id string, _ bool) dataflow.Arrangement { return arrangements.NewMem(id) })
 		if err != nil {
 			return nil, err

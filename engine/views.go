@@ -44,14 +44,6 @@ func newView(id uint64, name, sql string, q *sqlplan.Query) *view {
 		subs: map[*Subscription]struct{}{}, shared: map[string]dataflow.Arrangement{}}
 }
 
-// checkMaterializable rejects queries a materialized view cannot maintain yet.
-func checkMaterializable(q *sqlplan.Query) error {
-	if q.Limit >= 0 || q.Offset > 0 {
-		return sqlerr.New(sqlerr.NotSupported, "LIMIT in a materialized view (top-k) is not supported yet")
-	}
-	return nil
-}
-
 // lowerRunning lowers a view's plan into the graph that maintains it, over the shared
 // arrangements already maintained (else new ones) and, for everything else, the
 // arrangements own(id) returns. It sets the view's graph, contents, owned names and
@@ -104,7 +96,7 @@ func (e *Engine) attachView(v *view) (string, error) {
 	if !ok {
 		return "its stored state is missing", nil
 	}
-	plan, _ := sqlplan.VisiblePlan(v.query)
+	plan, _ := sqlplan.ViewPlan(v.query)
 	if err := e.lowerRunning(v, plan, e.state.arrangement); err != nil {
 		return "", err
 	}
@@ -119,10 +111,7 @@ func (e *Engine) attachView(v *view) (string, error) {
 // buildView plans, lowers and hydrates a materialized view at the current LSN without
 // registering it; its state is staged, for commitView. reader reads the snapshot of tables.
 func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn) (*view, error) {
-	if err := checkMaterializable(q); err != nil {
-		return nil, err
-	}
-	plan, _ := sqlplan.VisiblePlan(q)
+	plan, _ := sqlplan.ViewPlan(q)
 	v := newView(id, name, sql, q)
 	v.frontier, v.created = e.lsn, e.lsn
 	// Hydrate into the view's own arrangements and new shared ones; shared arrangements

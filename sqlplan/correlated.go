@@ -78,10 +78,12 @@ func (p *planner) planCorrelated(stmt sqlparser.TableStatement, plan Plan, outer
 		if err != nil {
 			return nil, err
 		}
-		if err := requireNoLimit(q, "a correlated subquery"); err != nil {
-			return nil, err
+		// With LIMIT, the top-k of each domain value: the domain columns are the last ones.
+		group := make([]int, len(refs))
+		for i := range group {
+			group[i] = q.Visible - len(refs) + i
 		}
-		body, all := VisiblePlan(q)
+		body, all := ViewPlan(q, group...)
 		return &correlated{body: body, cols: all[:len(all)-len(refs)], refs: refs, sel: sel,
 			agg: aggregated && sel.GroupBy == nil}, nil
 	}
@@ -90,13 +92,16 @@ func (p *planner) planCorrelated(stmt sqlparser.TableStatement, plan Plan, outer
 func domainColumn(i int) string { return fmt.Sprintf("__d%d", i) }
 
 // withDomainColumns returns sel that also selects the first n domain columns, and groups by
-// them if it aggregates. ORDER BY is dropped: a subquery's order is not observable.
+// them if it aggregates. ORDER BY is dropped unless LIMIT makes it matter (a top-k per
+// domain value).
 func withDomainColumns(sel *sqlparser.Select, n int, aggregated bool) *sqlparser.Select {
 	if n == 0 {
 		return sel
 	}
 	out := *sel
-	out.OrderBy = nil
+	if sel.Limit == nil {
+		out.OrderBy = nil
+	}
 	exprs := append([]sqlparser.SelectExpr(nil), sel.GetColumns()...)
 	var group []sqlparser.Expr
 	if sel.GroupBy != nil {

@@ -387,10 +387,7 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 			if err != nil {
 				return it, err
 			}
-			it.plan, it.cols = VisiblePlan(q)
-			if err := requireNoLimit(q, "a view used in FROM"); err != nil {
-				return it, err
-			}
+			it.plan, it.cols = ViewPlan(q)
 		} else {
 			it.plan = &Scan{Source: rel.Source, Label: rel.Name, Cols: rel.Columns}
 			it.cols = rel.Columns
@@ -400,10 +397,7 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 		if err != nil {
 			return it, err
 		}
-		if err := requireNoLimit(q, "a derived table"); err != nil {
-			return it, err
-		}
-		it.plan, it.cols = VisiblePlan(q)
+		it.plan, it.cols = ViewPlan(q)
 	default:
 		return it, sqlerr.New(sqlerr.NotSupported, "table expression not supported: %s", sqlparser.String(t))
 	}
@@ -436,13 +430,24 @@ func VisiblePlan(q *Query) (Plan, []ColumnInfo) {
 	return &Project{Input: q.Plan, Exprs: exprs, Cols: cols}, cols
 }
 
-// requireNoLimit refuses LIMIT where the result would be a maintained collection: top-k is
-// not supported yet.
+// requireNoLimit refuses LIMIT where it has no meaning the engine maintains.
 func requireNoLimit(q *Query, where string) error {
 	if q.Limit >= 0 || q.Offset > 0 {
 		return sqlerr.New(sqlerr.NotSupported, "LIMIT in %s is not supported yet", where)
 	}
 	return nil
+}
+
+// ViewPlan is the plan of a query's rows as a maintained collection: with LIMIT or OFFSET,
+// the top-k of its ORDER BY (per group of the given columns, for a correlated subquery's
+// domain), then its visible columns.
+func ViewPlan(q *Query, groupBy ...int) (Plan, []ColumnInfo) {
+	if q.Limit < 0 && q.Offset == 0 {
+		return VisiblePlan(q)
+	}
+	top := &Query{Plan: &TopK{Input: q.Plan, GroupBy: groupBy, Order: q.OrderBy, Limit: q.Limit, Offset: q.Offset},
+		Visible: q.Visible, Limit: -1}
+	return VisiblePlan(top)
 }
 
 // joinOn joins two plans on equalities of expressions over each side. Plain columns of the

@@ -78,6 +78,9 @@ func (l *lowerer) lower(p Plan) (int, error) {
 		op = r
 	case *Distinct:
 		op = &dataflow.Distinct{State: l.privateArrangement("distinct")}
+	case *TopK:
+		op = &dataflow.TopK{GroupBy: n.GroupBy, Order: n.Order, Limit: n.Limit, Offset: n.Offset,
+			State: l.privateArrangement("topk"), Out: l.privateArrangement("topk_out")}
 	case *Union:
 		op = &dataflow.Union{}
 	case *Negate:

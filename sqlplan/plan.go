@@ -78,6 +78,26 @@ type Negate struct {
 	Input Plan
 }
 
+// TopK keeps, per group of GroupBy, the rows at positions [Offset, Offset+Limit) in Order
+// (Limit < 0: no limit): ORDER BY ... LIMIT maintained.
+type TopK struct {
+	Input         Plan
+	GroupBy       []int
+	Order         []SortKey
+	Limit, Offset int64
+}
+
+// Columns returns the input's columns.
+func (p *TopK) Columns() []ColumnInfo { return p.Input.Columns() }
+
+// Children returns the input.
+func (p *TopK) Children() []Plan { return []Plan{p.Input} }
+
+// Describe prints the grouping, order and window.
+func (p *TopK) Describe() string {
+	return fmt.Sprintf("TopK group=%v order=%v limit=%d offset=%d", p.GroupBy, p.Order, p.Limit, p.Offset)
+}
+
 // Values is a constant collection.
 type Values struct {
 	Rows []dataflow.Row

@@ -38,10 +38,7 @@ type Query struct {
 }
 
 // SortKey orders a result by one plan column.
-type SortKey struct {
-	Col  int
-	Desc bool
-}
+type SortKey = dataflow.OrderKey
 
 // Columns returns the columns the client sees.
 func (q *Query) Columns() []ColumnInfo { return q.Plan.Columns()[:q.Visible] }

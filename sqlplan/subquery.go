@@ -85,7 +85,7 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 				err = qerr
 				return false, nil
 			}
-			body, _ := VisiblePlan(q)
+			body, _ := ViewPlan(q)
 			w := len(plan.Columns())
 			count := &Reduce{Input: body, Aggs: []dataflow.Aggregate{{Func: dataflow.AggCountStar}}, Global: true,
 				Cols: []ColumnInfo{{Name: "count(*)", Kind: dataflow.KindInt}}}
@@ -109,10 +109,7 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 				err = qerr
 				return false, nil
 			}
-			if err = requireNoLimit(q, "a scalar subquery"); err != nil {
-				return false, nil
-			}
-			body, cols := VisiblePlan(q)
+			body, cols := ViewPlan(q)
 			if len(cols) != 1 {
 				err = sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
 				return false, nil

@@ -23,14 +23,8 @@ func (p *planner) planUnion(u *sqlparser.Union, outer *scope) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := requireNoLimit(lq, "a UNION operand"); err != nil {
-		return nil, err
-	}
-	if err := requireNoLimit(rq, "a UNION operand"); err != nil {
-		return nil, err
-	}
-	lp, lc := VisiblePlan(lq)
-	rp, rc := VisiblePlan(rq)
+	lp, lc := ViewPlan(lq)
+	rp, rc := ViewPlan(rq)
 	if len(lc) != len(rc) {
 		return nil, sqlerr.New(sqlerr.UnionColumns, "The used SELECT statements have a different number of columns")
 	}

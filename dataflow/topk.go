@@ -1,0 +1,172 @@
+package dataflow
+
+import (
+	"fmt"
+	"slices"
+)
+
+// OrderKey orders rows by one column, as ORDER BY does.
+type OrderKey struct {
+	Col  int
+	Desc bool
+}
+
+// CompareOrder compares two rows as ORDER BY keys does in MySQL: NULL first ascending (and
+// so last descending), values compared as SQL compares them.
+func CompareOrder(a, b Row, keys []OrderKey) int {
+	for _, k := range keys {
+		x, y := a[k.Col], b[k.Col]
+		var c int
+		switch {
+		case x.IsNull() && y.IsNull():
+			c = 0
+		case x.IsNull():
+			c = -1
+		case y.IsNull():
+			c = 1
+		default:
+			var ok bool
+			if c, ok = SQLCompare(x, y); !ok {
+				c = Compare(x, y)
+			}
+		}
+		if k.Desc {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// TopK maintains, for each group of GroupBy, the rows at positions [Offset, Offset+Limit)
+// of the group in Order (Limit < 0: all from Offset on); rows that tie in Order are ordered
+// as whole rows, so the result is deterministic. State holds every input row by group and
+// Out the current result by group; an epoch recomputes only the groups it touches, from
+// their rows in State.
+type TopK struct {
+	GroupBy       []int
+	Order         []OrderKey
+	Limit, Offset int64
+	State, Out    Arrangement
+}
+
+// Step emits, for every group the epoch touches, the difference between its new and its
+// old window.
+func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
+	if len(in[0]) == 0 {
+		ep.Stage(o.State, nil)
+		ep.Stage(o.Out, nil)
+		return nil, nil
+	}
+	delta := Consolidate(append([]Update(nil), in[0]...))
+	byGroup := map[string][]Update{}
+	var order []string
+	state := make([]KeyedUpdate, 0, len(delta))
+	for _, u := range delta {
+		k := string(AppendColumnsKey(nil, u.Row, o.GroupBy))
+		if _, ok := byGroup[k]; !ok {
+			order = append(order, k)
+		}
+		byGroup[k] = append(byGroup[k], u)
+		state = append(state, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: u.Diff})
+	}
+	var out []Update
+	var outState []KeyedUpdate
+	for _, k := range order {
+		rows, err := o.groupRows([]byte(k), byGroup[k])
+		if err != nil {
+			return nil, err
+		}
+		next := o.window(rows)
+		prev := map[string]Update{}
+		err = o.Out.Get([]byte(k), func(r Row, c Diff) bool {
+			prev[string(AppendRowKey(nil, r))] = Update{Row: r, Diff: c}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("top-k output %s: %w", o.Out.Name(), err)
+		}
+		for _, u := range next {
+			rk := string(AppendRowKey(nil, u.Row))
+			d := u.Diff - prev[rk].Diff
+			delete(prev, rk)
+			if d != 0 {
+				out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: d})
+				outState = append(outState, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: d})
+			}
+		}
+		for _, u := range prev {
+			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: -u.Diff})
+			outState = append(outState, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: -u.Diff})
+		}
+	}
+	ep.Stage(o.State, state)
+	ep.Stage(o.Out, outState)
+	return Consolidate(out), nil
+}
+
+// groupRows returns a group's rows after the epoch: its stored rows plus the changes.
+func (o *TopK) groupRows(key []byte, changes []Update) ([]Update, error) {
+	counts := map[string]int{}
+	var rows []Update
+	err := o.State.Get(key, func(r Row, c Diff) bool {
+		counts[string(AppendRowKey(nil, r))] = len(rows)
+		rows = append(rows, Update{Row: r, Diff: c})
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("top-k state %s: %w", o.State.Name(), err)
+	}
+	for _, u := range changes {
+		rk := string(AppendRowKey(nil, u.Row))
+		if i, ok := counts[rk]; ok {
+			rows[i].Diff += u.Diff
+			continue
+		}
+		counts[rk] = len(rows)
+		rows = append(rows, Update{Row: u.Row, Diff: u.Diff})
+	}
+	return rows, nil
+}
+
+// window sorts a group's rows and returns those at positions [Offset, Offset+Limit), with
+// their multiplicities.
+func (o *TopK) window(rows []Update) []Update {
+	rows = slices.DeleteFunc(rows, func(u Update) bool { return u.Diff <= 0 })
+	slices.SortFunc(rows, func(a, b Update) int {
+		if c := CompareOrder(a.Row, b.Row, o.Order); c != 0 {
+			return c
+		}
+		return CompareRows(a.Row, b.Row)
+	})
+	var out []Update
+	pos, end := int64(0), int64(-1)
+	if o.Limit >= 0 {
+		end = o.Offset + o.Limit
+	}
+	for _, u := range rows {
+		if end >= 0 && pos >= end {
+			break
+		}
+		from, to := pos, pos+u.Diff
+		pos = to
+		if to <= o.Offset {
+			continue
+		}
+		from = max(from, o.Offset)
+		if end >= 0 {
+			to = min(to, end)
+		}
+		if to > from {
+			out = append(out, Update{Row: u.Row, Diff: to - from})
+		}
+	}
+	return out
+}
+
+// Explain prints the order and the window.
+func (o *TopK) Explain() string {
+	return fmt.Sprintf("TopK group=%v order=%v limit=%d offset=%d state=%s out=%s", o.GroupBy, o.Order, o.Limit, o.Offset, o.State.Name(), o.Out.Name())
+}
