@@ -64,6 +64,8 @@ var differentialViews = []string{
 	`SELECT * FROM a ORDER BY k LIMIT 2 OFFSET 1`,
 	`SELECT k, (SELECT b.k FROM b WHERE b.g = a.g ORDER BY b.w DESC, b.k LIMIT 1) AS best FROM a`,
 	`SELECT g, COUNT(*) FROM (SELECT g FROM c ORDER BY x, g LIMIT 5) AS t GROUP BY g`,
+	// Quantified comparisons, correlated and not.
+	`SELECT k, v > ALL (SELECT x FROM c WHERE c.g = a.g) AS al, v <= ANY (SELECT w FROM b) AS an, g <> ANY (SELECT x FROM c) AS ne FROM a`,
 }
 
 // stackedViews read other materialized views.

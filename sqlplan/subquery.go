@@ -41,12 +41,23 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 			if !ok {
 				return true, nil
 			}
+			negate := node.Operator == sqlparser.NotInOp
 			if node.Operator != sqlparser.InOp && node.Operator != sqlparser.NotInOp {
-				if node.Modifier != 0 {
-					err = sqlerr.New(sqlerr.NotSupported, "ANY/ALL subqueries are not supported yet")
+				if node.Modifier == sqlparser.Missing {
+					return true, nil
+				}
+				if _, done := es.special[node]; done {
 					return false, nil
 				}
-				return true, nil
+				switch {
+				case node.Operator == sqlparser.EqualOp && node.Modifier == sqlparser.Any:
+					negate = false // = ANY is IN
+				case node.Operator == sqlparser.NotEqualOp && node.Modifier == sqlparser.All:
+					negate = true // <> ALL is NOT IN
+				default:
+					plan, es.special[node], err = p.quantified(plan, es, node, sub, outer, decorrelated)
+					return false, nil
+				}
 			}
 			if _, done := es.special[node]; done {
 				return false, nil
@@ -63,7 +74,7 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 				return false, nil
 			}
 			plan = next
-			if node.Operator == sqlparser.NotInOp {
+			if negate {
 				mark = dataflow.Not(mark)
 			}
 			es.special[node] = mark
@@ -292,3 +303,161 @@ func (m *notInMark) Type() dataflow.Kind { return dataflow.KindInt }
 func (m *notInMark) String() string {
 	return fmt.Sprintf("in_miss(%s, %s, %s)", m.x, m.rows, m.nonNull)
 }
+
+// quantified appends x op ANY|ALL (subquery) to plan's rows: from the subquery's row count,
+// non-NULL count, minimum and maximum (per domain value when it is correlated), which decide
+// every comparison with SQL's three-valued logic.
+func (p *planner) quantified(plan Plan, es *exprScope, node *sqlparser.ComparisonExpr, sub *sqlparser.Subquery, outer *scope,
+	decorrelated func(sqlparser.TableStatement) (*correlated, error)) (Plan, dataflow.Expr, error) {
+	op := node.Operator.ToString()
+	switch node.Operator {
+	case sqlparser.EqualOp, sqlparser.NotEqualOp, sqlparser.LessThanOp, sqlparser.LessEqualOp, sqlparser.GreaterThanOp, sqlparser.GreaterEqualOp:
+	default:
+		return nil, nil, sqlerr.New(sqlerr.NotSupported, "%s with ANY/ALL is not supported", op)
+	}
+	x, err := ConvertScalar(es, node.Left)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := len(plan.Columns())
+	stats := func(input Plan, arg int, kind dataflow.Kind, group []int, cols []ColumnInfo) *Reduce {
+		return &Reduce{Input: input, GroupBy: group, Global: len(group) == 0,
+			Aggs: []dataflow.Aggregate{{Func: dataflow.AggCountStar}, {Func: dataflow.AggCount, Arg: arg, ArgKind: kind},
+				{Func: dataflow.AggMin, Arg: arg, ArgKind: kind}, {Func: dataflow.AggMax, Arg: arg, ArgKind: kind}},
+			Cols: append(cols, ColumnInfo{Name: "rows", Kind: dataflow.KindInt}, ColumnInfo{Name: "non_null", Kind: dataflow.KindInt},
+				ColumnInfo{Name: "min", Kind: kind}, ColumnInfo{Name: "max", Kind: kind})}
+	}
+	var kind dataflow.Kind
+	q, qerr := p.planStatement(sub.Select, outer)
+	if isCorrelatedTo(qerr, outer) {
+		c, err := decorrelated(sub.Select)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(c.cols) != 1 {
+			return nil, nil, sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
+		}
+		kind = c.cols[0].Kind
+		ok, ik := c.keys()
+		keyed := &Project{Input: c.body, Exprs: []dataflow.Expr{ik, dataflow.Col(0, kind, c.cols[0].Name)},
+			Cols: []ColumnInfo{{Name: "key", Kind: dataflow.KindBytes}, c.cols[0]}}
+		s := stats(keyed, 1, kind, []int{0}, []ColumnInfo{{Name: "key", Kind: dataflow.KindBytes}})
+		zero, null := dataflow.Lit(dataflow.NewInt(0)), dataflow.Lit(dataflow.Null)
+		plan = attachByKey(plan, []dataflow.Expr{ok}, s, []int{0}, []int{1, 2, 3, 4}, []dataflow.Expr{zero, zero, null, null})
+	} else {
+		if qerr != nil {
+			return nil, nil, qerr
+		}
+		body, cols := ViewPlan(q)
+		if len(cols) != 1 {
+			return nil, nil, sqlerr.New(sqlerr.OperandCols, "Operand should contain 1 column(s)")
+		}
+		kind = cols[0].Kind
+		plan = &Join{Left: plan, Right: stats(body, 0, kind, nil, nil)}
+	}
+	m := &quantifiedMark{op: node.Operator, all: node.Modifier == sqlparser.All, x: x,
+		rows: dataflow.Col(w, dataflow.KindInt, "rows"), nonNull: dataflow.Col(w+1, dataflow.KindInt, "non_null"), text: sqlparser.String(node)}
+	mn, mx := dataflow.Col(w+2, kind, "min"), dataflow.Col(w+3, kind, "max")
+	if m.vsMin, err = dataflow.NewCompare(op, x, mn); err != nil {
+		return nil, nil, err
+	}
+	if m.vsMax, err = dataflow.NewCompare(op, x, mx); err != nil {
+		return nil, nil, err
+	}
+	if m.eqMin, err = dataflow.NewCompare("=", x, mn); err != nil {
+		return nil, nil, err
+	}
+	if m.eqMax, err = dataflow.NewCompare("=", x, mx); err != nil {
+		return nil, nil, err
+	}
+	return plan, m, nil
+}
+
+// quantifiedMark is x op ANY|ALL (subquery) from the subquery's statistics.
+type quantifiedMark struct {
+	op                         sqlparser.ComparisonExprOperator
+	all                        bool
+	x, rows, nonNull           dataflow.Expr
+	vsMin, vsMax, eqMin, eqMax dataflow.Expr // x op min, x op max, x = min, x = max
+	text                       string
+}
+
+// Eval decides the comparison: ALL is false as soon as one value fails it, ANY true as soon
+// as one passes it, and otherwise a NULL on either side makes it NULL.
+func (m *quantifiedMark) Eval(row dataflow.Row) (dataflow.Datum, error) {
+	get := func(e dataflow.Expr) (dataflow.Datum, error) { return e.Eval(row) }
+	rows, err := get(m.rows)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	if rows.Int() == 0 {
+		return dataflow.NewBool(m.all), nil // ALL of nothing holds, ANY of nothing does not
+	}
+	x, err := get(m.x)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	nonNull, err := get(m.nonNull)
+	if err != nil {
+		return dataflow.Null, err
+	}
+	if x.IsNull() || nonNull.Int() == 0 {
+		return dataflow.Null, nil
+	}
+	truth := func(e dataflow.Expr) (bool, error) {
+		d, err := get(e)
+		return !d.IsNull() && d.Int() != 0, err
+	}
+	// decided is the answer the extreme values give, if they give one.
+	var decided, known bool
+	switch m.op {
+	case sqlparser.EqualOp, sqlparser.NotEqualOp:
+		lo, err := truth(m.eqMin)
+		if err != nil {
+			return dataflow.Null, err
+		}
+		hi, err := truth(m.eqMax)
+		if err != nil {
+			return dataflow.Null, err
+		}
+		same := lo && hi // every non-NULL value equals x
+		if m.op == sqlparser.EqualOp {
+			decided, known = false, !same // = ALL: a different value makes it false
+		} else {
+			decided, known = true, !same // <> ANY: a different value makes it true
+		}
+	default:
+		// The value that decides: for ALL the one x is least likely to pass, for ANY the
+		// one it is most likely to pass.
+		lower := m.op == sqlparser.GreaterThanOp || m.op == sqlparser.GreaterEqualOp // x > v passes small v
+		var e dataflow.Expr
+		switch {
+		case m.all && lower, !m.all && !lower:
+			e = m.vsMax
+		default:
+			e = m.vsMin
+		}
+		pass, err := truth(e)
+		if err != nil {
+			return dataflow.Null, err
+		}
+		if m.all {
+			decided, known = false, !pass
+		} else {
+			decided, known = true, pass
+		}
+	}
+	if known {
+		return dataflow.NewBool(decided), nil
+	}
+	if nonNull.Int() < rows.Int() {
+		return dataflow.Null, nil // a NULL value could go either way
+	}
+	return dataflow.NewBool(!decided), nil
+}
+
+// Type is an integer truth value.
+func (m *quantifiedMark) Type() dataflow.Kind { return dataflow.KindInt }
+
+// String prints the comparison.
+func (m *quantifiedMark) String() string { return m.text }
