@@ -66,6 +66,10 @@ var differentialViews = []string{
 	`SELECT g, COUNT(*) FROM (SELECT g FROM c ORDER BY x, g LIMIT 5) AS t GROUP BY g`,
 	// Quantified comparisons, correlated and not.
 	`SELECT k, v > ALL (SELECT x FROM c WHERE c.g = a.g) AS al, v <= ANY (SELECT w FROM b) AS an, g <> ANY (SELECT x FROM c) AS ne FROM a`,
+	// Set operations over bags with NULLs.
+	`SELECT g FROM a INTERSECT SELECT g FROM c`,
+	`SELECT g, v FROM a EXCEPT ALL SELECT g, x FROM c`,
+	`SELECT g FROM c INTERSECT ALL SELECT g FROM b EXCEPT SELECT v FROM a`,
 }
 
 // stackedViews read other materialized views.

@@ -78,6 +78,8 @@ func (l *lowerer) lower(p Plan) (int, error) {
 		op = r
 	case *Distinct:
 		op = &dataflow.Distinct{State: l.privateArrangement("distinct")}
+	case *Threshold:
+		op = &dataflow.Threshold{State: l.privateArrangement("threshold")}
 	case *TopK:
 		op = &dataflow.TopK{GroupBy: n.GroupBy, Order: n.Order, Limit: n.Limit, Offset: n.Offset,
 			State: l.privateArrangement("topk"), Out: l.privateArrangement("topk_out")}

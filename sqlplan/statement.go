@@ -196,7 +196,11 @@ func Parse(sql string) (Statement, error) {
 		}
 		return &Explain{Query: q}, nil
 	}
-	stmt, err := parser.Parse(sql)
+	rewritten, err := rewriteSetOps(sql)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := parser.Parse(rewritten)
 	if err != nil {
 		return nil, syntaxError(err.Error())
 	}
@@ -206,6 +210,10 @@ func Parse(sql string) (Statement, error) {
 // ParseQuery parses a SELECT or UNION.
 func ParseQuery(sql string) (sqlparser.TableStatement, error) {
 	sql = stripAggregateAll(sql)
+	sql, err := rewriteSetOps(sql)
+	if err != nil {
+		return nil, err
+	}
 	stmt, err := parser.Parse(sql)
 	if err != nil {
 		return nil, syntaxError(err.Error())

@@ -15,11 +15,15 @@ func (p *planner) planUnion(u *sqlparser.Union, outer *scope) (*Query, error) {
 	if u.With != nil {
 		return nil, sqlerr.New(sqlerr.NotSupported, "WITH is not supported yet")
 	}
+	setOp, right, marked := setOpOf(u.Right)
+	if !marked {
+		right = u.Right
+	}
 	lq, err := p.planStatement(u.Left, outer)
 	if err != nil {
 		return nil, err
 	}
-	rq, err := p.planStatement(u.Right, outer)
+	rq, err := p.planStatement(right, outer)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +37,10 @@ func (p *planner) planUnion(u *sqlparser.Union, outer *scope) (*Query, error) {
 		cols[i] = ColumnInfo{Name: lc[i].Name, Kind: dataflow.UnifyKinds(lc[i].Kind, rc[i].Kind)}
 	}
 	var plan Plan = &Union{Inputs: []Plan{conform(lp, cols), conform(rp, cols)}}
-	if u.Distinct {
+	switch {
+	case marked:
+		plan = setOpPlan(setOp, conform(lp, cols), conform(rp, cols))
+	case u.Distinct:
 		plan = &Distinct{Input: plan}
 	}
 	q := &Query{Plan: plan, Visible: len(cols), Limit: -1}
