@@ -70,6 +70,7 @@ var differentialViews = []string{
 	`SELECT g FROM a INTERSECT SELECT g FROM c`,
 	`SELECT g, v FROM a EXCEPT ALL SELECT g, x FROM c`,
 	`SELECT g FROM c INTERSECT ALL SELECT g FROM b EXCEPT SELECT v FROM a`,
+	`SELECT a.k, b.k AS bk, a.v, b.w FROM a FULL JOIN b ON a.g = b.g AND a.v < b.w`,
 }
 
 // stackedViews read other materialized views.

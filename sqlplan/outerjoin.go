@@ -124,7 +124,9 @@ func (p *planner) planOuterJoin(t *sqlparser.JoinTableExpr, outer *scope) (fromI
 		inner = &Filter{Input: inner, Pred: pred}
 	}
 	var plan Plan
-	if t.Join == sqlparser.RightJoinType {
+	if t.Join == sqlparser.LeftJoinType && isFullJoinSide(t.RightExpr) {
+		plan = &Union{Inputs: []Plan{inner, padUnmatched(lp, inner, 0, cols), padUnmatched(rp, inner, lw, cols)}}
+	} else if t.Join == sqlparser.RightJoinType {
 		plan = &Union{Inputs: []Plan{inner, padUnmatched(rp, inner, lw, cols)}}
 	} else {
 		plan = &Union{Inputs: []Plan{inner, padUnmatched(lp, inner, 0, cols)}}
@@ -159,6 +161,28 @@ func padUnmatched(preserved, inner Plan, off int, cols []ColumnInfo) Plan {
 		}
 	}
 	return &Project{Input: unmatched, Exprs: exprs, Cols: cols}
+}
+
+// isFullJoinSide reports whether a join's right side is the marked one of a FULL JOIN.
+func isFullJoinSide(te sqlparser.TableExpr) bool {
+	at, ok := te.(*sqlparser.AliasedTableExpr)
+	if !ok {
+		return false
+	}
+	dt, ok := at.Expr.(*sqlparser.DerivedTable)
+	if !ok {
+		return false
+	}
+	sel, ok := dt.Select.(*sqlparser.Select)
+	if !ok || sel.Comments == nil {
+		return false
+	}
+	for _, c := range sel.Comments.GetComments() {
+		if c == fullJoinMarker {
+			return true
+		}
+	}
+	return false
 }
 
 // resolvesIn reports whether every column an expression names is in the scope (not an

@@ -95,6 +95,15 @@ func scanTokens(sql string) ([]sqlToken, error) {
 	return out, nil
 }
 
+// rewriteGrammar rewrites what the vitess grammar lacks: FULL JOIN, INTERSECT and EXCEPT.
+func rewriteGrammar(sql string) (string, error) {
+	sql, err := rewriteFullJoins(sql)
+	if err != nil {
+		return "", err
+	}
+	return rewriteSetOps(sql)
+}
+
 // rewriteSetOps rewrites the INTERSECT and EXCEPT operations of sql, at any depth.
 func rewriteSetOps(sql string) (string, error) {
 	lower := strings.ToLower(sql)

@@ -196,7 +196,7 @@ func Parse(sql string) (Statement, error) {
 		}
 		return &Explain{Query: q}, nil
 	}
-	rewritten, err := rewriteSetOps(sql)
+	rewritten, err := rewriteGrammar(sql)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func Parse(sql string) (Statement, error) {
 // ParseQuery parses a SELECT or UNION.
 func ParseQuery(sql string) (sqlparser.TableStatement, error) {
 	sql = stripAggregateAll(sql)
-	sql, err := rewriteSetOps(sql)
+	sql, err := rewriteGrammar(sql)
 	if err != nil {
 		return nil, err
 	}
