@@ -71,6 +71,7 @@ var differentialViews = []string{
 	`SELECT g, v FROM a EXCEPT ALL SELECT g, x FROM c`,
 	`SELECT g FROM c INTERSECT ALL SELECT g FROM b EXCEPT SELECT v FROM a`,
 	`SELECT a.k, b.k AS bk, a.v, b.w FROM a FULL JOIN b ON a.g = b.g AND a.v < b.w`,
+	`SELECT g, COUNT(*) AS n, (SELECT MAX(x) FROM c WHERE c.g = a.g) AS m FROM a GROUP BY g HAVING COUNT(*) >= (SELECT COUNT(*) FROM b WHERE b.g = a.g)`,
 }
 
 // stackedViews read other materialized views.

@@ -22,13 +22,10 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 	var err error
 	outer := es.s
 	if es.grouped {
-		outer = es.pre
+		outer = groupedScope(es)
 	}
-	// decorrelated plans a subquery that reads outer's columns, or says why it cannot.
+	// decorrelated plans a subquery that reads outer's columns.
 	decorrelated := func(stmt sqlparser.TableStatement) (*correlated, error) {
-		if es.grouped {
-			return nil, sqlerr.New(sqlerr.NotSupported, "correlated subqueries after GROUP BY are not supported yet")
-		}
 		return p.planCorrelated(stmt, plan, outer)
 	}
 	_ = sqlparser.Walk(func(n sqlparser.SQLNode) (bool, error) {
@@ -461,3 +458,19 @@ func (m *quantifiedMark) Type() dataflow.Kind { return dataflow.KindInt }
 
 // String prints the comparison.
 func (m *quantifiedMark) String() string { return m.text }
+
+// groupedScope is the scope a subquery sees after GROUP BY: the grouped columns (and those
+// with one value per group) of the query, at their positions in the grouped rows.
+func groupedScope(es *exprScope) *scope {
+	sc := &scope{parent: es.pre.parent}
+	for _, c := range es.pre.cols {
+		g, ok := es.groupPos[c.pos]
+		if !ok {
+			if g, ok = es.anyValue[c.pos]; !ok {
+				continue
+			}
+		}
+		sc.cols = append(sc.cols, scopeCol{table: c.table, name: c.name, pos: g, kind: es.groupCols[g].Kind})
+	}
+	return sc
+}
