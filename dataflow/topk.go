@@ -75,7 +75,7 @@ func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	var out []Update
 	var outState []KeyedUpdate
 	for _, k := range order {
-		rows, err := o.groupRows([]byte(k), byGroup[k])
+		rows, err := groupRows(o.State, []byte(k), byGroup[k])
 		if err != nil {
 			return nil, err
 		}
@@ -105,30 +105,6 @@ func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	ep.Stage(o.State, state)
 	ep.Stage(o.Out, outState)
 	return Consolidate(out), nil
-}
-
-// groupRows returns a group's rows after the epoch: its stored rows plus the changes.
-func (o *TopK) groupRows(key []byte, changes []Update) ([]Update, error) {
-	counts := map[string]int{}
-	var rows []Update
-	err := o.State.Get(key, func(r Row, c Diff) bool {
-		counts[string(AppendRowKey(nil, r))] = len(rows)
-		rows = append(rows, Update{Row: r, Diff: c})
-		return true
-	})
-	if err != nil {
-		return nil, fmt.Errorf("top-k state %s: %w", o.State.Name(), err)
-	}
-	for _, u := range changes {
-		rk := string(AppendRowKey(nil, u.Row))
-		if i, ok := counts[rk]; ok {
-			rows[i].Diff += u.Diff
-			continue
-		}
-		counts[rk] = len(rows)
-		rows = append(rows, Update{Row: u.Row, Diff: u.Diff})
-	}
-	return rows, nil
 }
 
 // window sorts a group's rows and returns those at positions [Offset, Offset+Limit), with

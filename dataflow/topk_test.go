@@ -43,3 +43,15 @@ func TestTopKOffsetTiesAndNulls(t *testing.T) {
 	expect(t, h.step(false, []Update{up(1, 1), up(1, 2), up(1, 3)}), "1:+1", "2:+1")
 	expect(t, h.step(false, []Update{up(-1, 3)}), "2:-1")
 }
+
+func TestRankRenumbersTouchedGroup(t *testing.T) {
+	// Rows (group, score): ROW_NUMBER() OVER (PARTITION BY group ORDER BY score).
+	h := &harness{t: t, op: &Rank{GroupBy: []int{0}, Order: []OrderKey{{Col: 1}}, Func: RowNumber,
+		State: arrangements.NewMem("rank"), Out: arrangements.NewMem("rank_out")}}
+	expect(t, h.step(false, []Update{up(1, 1, 10), up(1, 1, 30), up(1, 2, 5)}), "1,10,1:+1", "1,30,2:+1", "2,5,1:+1")
+	// A row entering first renumbers the rows after it, in its group only.
+	expect(t, h.step(false, []Update{up(1, 1, 1)}), "1,1,1:+1", "1,10,1:-1", "1,10,2:+1", "1,30,2:-1", "1,30,3:+1")
+	// Copies of a row get their own numbers; a tie under RANK would share one.
+	expect(t, h.step(false, []Update{up(1, 2, 5)}), "2,5,2:+1")
+	expect(t, h.step(false, []Update{up(-1, 1, 1)}), "1,1,1:-1", "1,10,1:+1", "1,10,2:-1", "1,30,2:+1", "1,30,3:-1")
+}

@@ -72,6 +72,9 @@ var differentialViews = []string{
 	`SELECT g FROM c INTERSECT ALL SELECT g FROM b EXCEPT SELECT v FROM a`,
 	`SELECT a.k, b.k AS bk, a.v, b.w FROM a FULL JOIN b ON a.g = b.g AND a.v < b.w`,
 	`SELECT g, COUNT(*) AS n, (SELECT MAX(x) FROM c WHERE c.g = a.g) AS m FROM a GROUP BY g HAVING COUNT(*) >= (SELECT COUNT(*) FROM b WHERE b.g = a.g)`,
+	// Ranking window functions and the per-group top-k they express.
+	`SELECT k, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v DESC, k) AS rn, RANK() OVER (ORDER BY v) AS r, DENSE_RANK() OVER (PARTITION BY g ORDER BY v) AS d FROM a`,
+	`SELECT k, g FROM (SELECT k, g, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v, k) AS rn FROM a) AS t WHERE rn <= 2`,
 }
 
 // stackedViews read other materialized views.

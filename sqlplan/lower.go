@@ -78,6 +78,9 @@ func (l *lowerer) lower(p Plan) (int, error) {
 		op = r
 	case *Distinct:
 		op = &dataflow.Distinct{State: l.privateArrangement("distinct")}
+	case *Rank:
+		op = &dataflow.Rank{GroupBy: n.Partition, Order: n.Order, Func: n.Func,
+			State: l.privateArrangement("rank"), Out: l.privateArrangement("rank_out")}
 	case *Threshold:
 		op = &dataflow.Threshold{State: l.privateArrangement("threshold")}
 	case *TopK:

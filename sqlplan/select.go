@@ -155,6 +155,9 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 			}
 		}
 	}
+	if plan, err = p.attachWindows(plan, es, selectExprs, orderExprs); err != nil {
+		return nil, err
+	}
 	exprs, cols, err := p.selectList(es, selectExprs)
 	if err != nil {
 		return nil, err
