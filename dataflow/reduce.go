@@ -21,9 +21,18 @@ const (
 	AggAvg
 	AggMin
 	AggMax
+	AggGroupConcat // GROUP_CONCAT: see reduce_concat.go
+	AggBitAnd      // BIT_AND, BIT_OR, BIT_XOR: see reduce_stats.go
+	AggBitOr
+	AggBitXor
+	AggVarPop // VAR_POP (VARIANCE), VAR_SAMP, STDDEV_POP (STD, STDDEV), STDDEV_SAMP
+	AggVarSamp
+	AggStddevPop
+	AggStddevSamp
 )
 
-var aggNames = [...]string{"count(*)", "count", "sum", "avg", "min", "max"}
+var aggNames = [...]string{"count(*)", "count", "sum", "avg", "min", "max", "group_concat",
+	"bit_and", "bit_or", "bit_xor", "var_pop", "var_samp", "stddev_pop", "stddev_samp"}
 
 // Aggregate is one aggregate of a Reduce: Func over input column Arg.
 type Aggregate struct {
@@ -31,6 +40,23 @@ type Aggregate struct {
 	Arg      int  // input column; ignored for AggCountStar
 	ArgKind  Kind // kind of the input column
 	Distinct bool
+
+	// More lists the input columns of the arguments after the first (Arg) of
+	// COUNT(DISTINCT a, b, ...) and GROUP_CONCAT(a, b, ...). A row whose arguments include a
+	// NULL is skipped.
+	More []int
+	// Order is GROUP_CONCAT's ORDER BY, over input columns; values that tie in it (or all of
+	// them, without ORDER BY) are ordered by their arguments ascending.
+	Order []OrderKey
+	// Separator is GROUP_CONCAT's SEPARATOR, used as is (the planner supplies MySQL's
+	// default ",").
+	Separator string
+	// All is set on a GROUP_CONCAT without DISTINCT: each value appears as many times as it
+	// occurs. A GROUP_CONCAT reads the group's distinct values with their counts from its
+	// Values arrangement either way, and ignores Distinct; the planner sets Distinct on every
+	// GROUP_CONCAT so that a lowering that allocates Values for DISTINCT aggregates gives it
+	// one.
+	All bool
 }
 
 // ResultKind is the kind of the aggregate's values.
@@ -45,6 +71,12 @@ func (a Aggregate) ResultKind() Kind {
 			return KindFloat
 		}
 		return KindDecimal
+	case AggGroupConcat:
+		return KindString
+	case AggBitAnd, AggBitOr, AggBitXor:
+		return KindInt
+	case AggVarPop, AggVarSamp, AggStddevPop, AggStddevSamp:
+		return KindFloat
 	default:
 		return a.ArgKind
 	}
@@ -52,7 +84,31 @@ func (a Aggregate) ResultKind() Kind {
 
 // needsValues reports whether the aggregate keeps a per-group multiset of its values.
 func (a Aggregate) needsValues() bool {
-	return a.Func == AggMin || a.Func == AggMax || (a.Distinct && a.Func != AggCountStar)
+	return a.Func == AggMin || a.Func == AggMax || a.Func == AggGroupConcat || (a.Distinct && a.Func != AggCountStar)
+}
+
+// NeedsValues reports whether a Reduce needs a Values arrangement for the aggregate.
+func (a Aggregate) NeedsValues() bool { return a.needsValues() }
+
+// slots is the number of accumulator columns the aggregate uses: its count of non-NULL
+// values, then its running value (sum, extreme, text, bit counts), and for the variances the
+// sum of squares.
+func (a Aggregate) slots() int {
+	if a.isVariance() {
+		return 3
+	}
+	return 2
+}
+
+// numArgs is the number of argument columns of an aggregate that keeps values.
+func (a Aggregate) numArgs() int { return 1 + len(a.More) }
+
+// argCol returns the input column of argument j.
+func (a Aggregate) argCol(j int) int {
+	if j == 0 {
+		return a.Arg
+	}
+	return a.More[j-1]
 }
 
 func sumKind(k Kind) Kind {
@@ -69,8 +125,10 @@ func sumKind(k Kind) Kind {
 //
 // Output rows are the group columns followed by one column per aggregate. State holds one
 // accumulator row per group: the group columns, the row count, then per aggregate its count
-// of non-NULL values and its running sum (or current extreme for MIN/MAX), stored with an
-// empty key since the row's encoding starts with its group's. COUNT, SUM and
+// of non-NULL values and its running sum (or current extreme for MIN/MAX, text for
+// GROUP_CONCAT, per-bit counts for BIT_AND/BIT_OR, XOR for BIT_XOR, sum and sum of squares
+// for the variances), stored with an empty key since the row's encoding starts with its
+// group's. COUNT, SUM and
 // AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT aggregates also keep
 // Values[i], an ordered multiset of the aggregate's values per group keyed by (group,
 // value), so a retraction of the current extreme finds the next one without a rescan. Only
@@ -97,6 +155,10 @@ type reduceScratch struct {
 	deltas  []*valueDelta
 	vpool   []*valueDelta
 	lookup  []byte
+	vrow    Row
+	offsets []int
+	text    []byte
+	merged  []concatEntry
 	found   Row
 	count   Diff
 	capture func(Row, Diff) bool
@@ -160,7 +222,7 @@ type groupDelta struct {
 // valueDelta is the net change of one aggregated value of a group in a step.
 type valueDelta struct {
 	enc  []byte
-	v    Datum
+	v    Row // the aggregate's value row (see valueRow)
 	diff Diff
 }
 
@@ -252,10 +314,27 @@ func (o *Reduce) newAccumulator(group Row, old Row) Row {
 	acc := make(Row, 0, len(o.GroupBy)+1+2*len(o.Aggs))
 	acc = append(acc, group...)
 	acc = append(acc, NewInt(0))
-	for range o.Aggs {
-		acc = append(acc, NewInt(0), Null)
+	for _, a := range o.Aggs {
+		acc = append(acc, NewInt(0))
+		for range a.slots() - 1 {
+			acc = append(acc, Null)
+		}
 	}
 	return acc
+}
+
+// offsets returns the accumulator column of each aggregate's first slot.
+func (o *Reduce) offsets() []int {
+	sc := &o.scratch
+	if len(sc.offsets) != len(o.Aggs) {
+		sc.offsets = make([]int, len(o.Aggs))
+		next := len(o.GroupBy) + 1
+		for i, a := range o.Aggs {
+			sc.offsets[i] = next
+			next += a.slots()
+		}
+	}
+	return sc.offsets
 }
 
 // accumulate applies a group's updates to its accumulator and collects value changes.
@@ -267,7 +346,8 @@ func (o *Reduce) accumulate(acc Row, g *groupDelta, valueUps [][]KeyedUpdate) er
 	}
 	acc[base] = NewInt(acc[base].Int() + rows)
 	for i, a := range o.Aggs {
-		cnt, val := base+1+2*i, base+2+2*i
+		cnt := o.offsets()[i]
+		val := cnt + 1
 		switch {
 		case a.Func == AggCountStar:
 			acc[cnt] = NewInt(acc[cnt].Int() + rows)
@@ -277,6 +357,12 @@ func (o *Reduce) accumulate(acc Row, g *groupDelta, valueUps [][]KeyedUpdate) er
 				return err
 			}
 			valueUps[i] = append(valueUps[i], ups...)
+		case a.isBitwise():
+			accumulateBits(acc, cnt, a, g.updates)
+		case a.isVariance():
+			if err := accumulateMoments(acc, cnt, a, g.updates); err != nil {
+				return err
+			}
 		default:
 			for _, u := range g.updates {
 				v := u.Row[a.Arg]
@@ -313,15 +399,15 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 	sc.vpool = append(sc.vpool, sc.deltas...)
 	sc.deltas = sc.deltas[:0]
 	for _, u := range g.updates {
-		v := u.Row[a.Arg]
-		if v.IsNull() {
+		var ok bool
+		if sc.vrow, ok = a.valueRow(sc.vrow[:0], u.Row); !ok {
 			continue
 		}
-		sc.buf = AppendKey(sc.buf[:0], v)
+		sc.buf = AppendRowKey(sc.buf[:0], sc.vrow)
 		d := sc.findValue(sc.buf)
 		if d == nil {
 			d = fromPool(&sc.vpool)
-			d.enc, d.v, d.diff = append(d.enc[:0], sc.buf...), v, 0
+			d.enc, d.v, d.diff = append(d.enc[:0], sc.buf...), append(d.v[:0], sc.vrow...), 0
 			sc.addValue(d)
 		}
 		d.diff += u.Diff
@@ -329,7 +415,8 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 	deltas := sc.deltas
 	slices.SortFunc(deltas, func(x, y *valueDelta) int { return bytes.Compare(x.enc, y.enc) })
 	ups := make([]KeyedUpdate, 0, len(deltas))
-	cells := make(Row, len(deltas)) // one backing array for the staged one-value rows
+	width := a.valueWidth()
+	cells := make(Row, len(deltas)*width) // one backing array for the staged value rows
 	oldCount := func(enc []byte) (Diff, error) {
 		sc.lookup = append(append(sc.lookup[:0], g.key...), enc...)
 		err := arr.Get(sc.lookup, sc.first())
@@ -339,10 +426,11 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		if d.diff == 0 {
 			continue
 		}
-		row := cells[len(ups) : len(ups)+1 : len(ups)+1]
-		row[0] = d.v
+		j := len(ups) * width
+		row := cells[j : j+width : j+width]
+		copy(row, d.v)
 		ups = append(ups, KeyedUpdate{Key: g.key, Row: row, Diff: d.diff})
-		if a.Func == AggMin || a.Func == AggMax {
+		if a.Func == AggMin || a.Func == AggMax || a.Func == AggGroupConcat {
 			continue
 		}
 		before, err := oldCount(d.enc)
@@ -361,12 +449,15 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		}
 		acc[cnt] = NewInt(acc[cnt].Int() + sign)
 		if a.Func == AggSum || a.Func == AggAvg {
-			s, err := addScaled(acc[val], d.v, sign, sumKind(a.ArgKind))
+			s, err := addScaled(acc[val], d.v[0], sign, sumKind(a.ArgKind))
 			if err != nil {
 				return nil, err
 			}
 			acc[val] = s
 		}
+	}
+	if a.Func == AggGroupConcat {
+		return ups, o.updateConcat(acc, cnt, val, arr, a, g.key, deltas)
 	}
 	if a.Func != AggMin && a.Func != AggMax {
 		if acc[cnt].Int() == 0 {
@@ -414,7 +505,7 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		return nil, fmt.Errorf("reduce values %s: %w", arr.Name(), err)
 	}
 	for _, d := range deltas {
-		if d.diff <= 0 || !better(d.v) {
+		if d.diff <= 0 || !better(d.v[0]) {
 			continue
 		}
 		before, err := oldCount(d.enc)
@@ -422,7 +513,7 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 			return nil, err
 		}
 		if before+d.diff > 0 {
-			best, found = d.v, true
+			best, found = d.v[0], true
 		}
 	}
 	if !found {
@@ -438,12 +529,17 @@ func (o *Reduce) output(acc Row) Row {
 	row := make(Row, base+len(o.Aggs))
 	copy(row, acc[:base])
 	for i, a := range o.Aggs {
-		cnt, val := acc[base+1+2*i], acc[base+2+2*i]
+		off := o.offsets()[i]
+		cnt, val := acc[off], acc[off+1]
 		switch a.Func {
 		case AggCountStar, AggCount:
 			row[base+i] = cnt
 		case AggAvg:
 			row[base+i] = average(val, cnt.Int())
+		case AggBitAnd, AggBitOr, AggBitXor:
+			row[base+i] = bitsResult(a.Func, cnt.Int(), val)
+		case AggVarPop, AggVarSamp, AggStddevPop, AggStddevSamp:
+			row[base+i] = variance(a.Func, cnt.Int(), val, acc[off+2])
 		default:
 			row[base+i] = val
 		}
@@ -542,10 +638,13 @@ func AggregatesString(aggs []Aggregate) string {
 		if a.Distinct {
 			d = "distinct "
 		}
-		if a.Func == AggCountStar {
+		switch {
+		case a.Func == AggCountStar:
 			parts[i] = "count(*)"
-		} else {
-			parts[i] = fmt.Sprintf("%s(%s#%d)", aggNames[a.Func], d, a.Arg)
+		case a.Func == AggGroupConcat:
+			parts[i] = groupConcatString(a)
+		default:
+			parts[i] = fmt.Sprintf("%s(%s%s)", aggNames[a.Func], d, argsString(a))
 		}
 	}
 	return strings.Join(parts, ", ")

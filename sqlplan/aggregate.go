@@ -6,6 +6,7 @@ import (
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sqlerr"
+	"vitess.io/vitess/go/sqltypes"
 	"vitess.io/vitess/go/vt/sqlparser"
 )
 
@@ -62,19 +63,39 @@ func (p *planner) aggregate(plan Plan, es *exprScope, sel *sqlparser.Select, agg
 	}
 	var specs []dataflow.Aggregate
 	for _, a := range aggs {
-		spec, arg, err := aggregateSpec(a)
+		spec, args, order, err := aggregateSpec(a)
 		if err != nil {
 			return nil, nil, err
 		}
-		if arg != nil {
-			e, err := ConvertScalar(es, arg)
+		// column projects an argument or ORDER BY expression of the aggregate.
+		column := func(x sqlparser.Expr) (int, dataflow.Kind, error) {
+			e, err := ConvertScalar(es, x)
+			if err != nil {
+				return 0, 0, err
+			}
+			exprs = append(exprs, e)
+			cols = append(cols, ColumnInfo{Name: sqlparser.String(x), Kind: e.Type()})
+			return len(exprs) - 1, e.Type(), nil
+		}
+		var argCols []int
+		for j, arg := range args {
+			c, kind, err := column(arg)
 			if err != nil {
 				return nil, nil, err
 			}
-			spec.Arg = len(exprs)
-			spec.ArgKind = e.Type()
-			exprs = append(exprs, e)
-			cols = append(cols, ColumnInfo{Name: sqlparser.String(arg), Kind: e.Type()})
+			if j == 0 {
+				spec.Arg, spec.ArgKind = c, kind
+			} else {
+				spec.More = append(spec.More, c)
+			}
+			argCols = append(argCols, c)
+		}
+		for _, o := range order {
+			c, err := groupConcatOrderColumn(o.Expr, args, argCols, spec.All, column)
+			if err != nil {
+				return nil, nil, err
+			}
+			spec.Order = append(spec.Order, dataflow.OrderKey{Col: c, Desc: o.Direction == sqlparser.DescOrder})
 		}
 		specs = append(specs, spec)
 	}
@@ -175,26 +196,120 @@ func resolveGroupItem(g sqlparser.Expr, selectExprs []sqlparser.SelectExpr, es *
 	return g, nil
 }
 
-// aggregateSpec maps a vitess aggregate call to a Reduce aggregate and its argument.
-func aggregateSpec(a sqlparser.AggrFunc) (dataflow.Aggregate, sqlparser.Expr, error) {
+// aggregateSpec maps a vitess aggregate call to a Reduce aggregate, its arguments and, for
+// GROUP_CONCAT, its ORDER BY.
+func aggregateSpec(a sqlparser.AggrFunc) (dataflow.Aggregate, []sqlparser.Expr, sqlparser.OrderBy, error) {
+	one := func(f dataflow.AggFunc, arg sqlparser.Expr, over *sqlparser.OverClause) (dataflow.Aggregate, []sqlparser.Expr, sqlparser.OrderBy, error) {
+		if over != nil {
+			return dataflow.Aggregate{}, nil, nil, sqlerr.New(sqlerr.NotSupported, "window functions are not supported: %s", sqlparser.String(a))
+		}
+		return dataflow.Aggregate{Func: f}, []sqlparser.Expr{arg}, nil, nil
+	}
 	switch f := a.(type) {
 	case *sqlparser.CountStar:
-		return dataflow.Aggregate{Func: dataflow.AggCountStar}, nil, nil
+		return dataflow.Aggregate{Func: dataflow.AggCountStar}, nil, nil, nil
 	case *sqlparser.Count:
-		if len(f.Args) != 1 {
-			return dataflow.Aggregate{}, nil, sqlerr.New(sqlerr.NotSupported, "COUNT with %d arguments is not supported yet", len(f.Args))
+		if len(f.Args) != 1 && !f.Distinct {
+			return dataflow.Aggregate{}, nil, nil, sqlerr.New(sqlerr.NotSupported, "COUNT with %d arguments is not supported", len(f.Args))
 		}
-		return dataflow.Aggregate{Func: dataflow.AggCount, Distinct: f.Distinct}, f.Args[0], nil
+		// COUNT(DISTINCT a, b, ...) counts the distinct tuples without a NULL component.
+		return dataflow.Aggregate{Func: dataflow.AggCount, Distinct: f.Distinct}, f.Args, nil, nil
 	case *sqlparser.Sum:
-		return dataflow.Aggregate{Func: dataflow.AggSum, Distinct: f.Distinct}, f.Arg, nil
+		return dataflow.Aggregate{Func: dataflow.AggSum, Distinct: f.Distinct}, []sqlparser.Expr{f.Arg}, nil, nil
 	case *sqlparser.Avg:
-		return dataflow.Aggregate{Func: dataflow.AggAvg, Distinct: f.Distinct}, f.Arg, nil
+		return dataflow.Aggregate{Func: dataflow.AggAvg, Distinct: f.Distinct}, []sqlparser.Expr{f.Arg}, nil, nil
 	case *sqlparser.Min:
-		return dataflow.Aggregate{Func: dataflow.AggMin}, f.Arg, nil
+		return dataflow.Aggregate{Func: dataflow.AggMin}, []sqlparser.Expr{f.Arg}, nil, nil
 	case *sqlparser.Max:
-		return dataflow.Aggregate{Func: dataflow.AggMax}, f.Arg, nil
+		return dataflow.Aggregate{Func: dataflow.AggMax}, []sqlparser.Expr{f.Arg}, nil, nil
+	case *sqlparser.GroupConcatExpr:
+		if f.Limit != nil {
+			return dataflow.Aggregate{}, nil, nil, sqlerr.New(sqlerr.NotSupported, "GROUP_CONCAT with LIMIT is not supported yet")
+		}
+		// Distinct is set on every GROUP_CONCAT (it always keeps its values); All says
+		// whether duplicates are kept. See dataflow.Aggregate.
+		spec := dataflow.Aggregate{Func: dataflow.AggGroupConcat, Distinct: true, All: !f.Distinct,
+			Separator: groupConcatSeparator(f.Separator)}
+		return spec, f.Exprs, f.OrderBy, nil
+	case *sqlparser.BitAnd:
+		return one(dataflow.AggBitAnd, f.Arg, f.OverClause)
+	case *sqlparser.BitOr:
+		return one(dataflow.AggBitOr, f.Arg, f.OverClause)
+	case *sqlparser.BitXor:
+		return one(dataflow.AggBitXor, f.Arg, f.OverClause)
+	case *sqlparser.Std:
+		return one(dataflow.AggStddevPop, f.Arg, f.OverClause)
+	case *sqlparser.StdDev:
+		return one(dataflow.AggStddevPop, f.Arg, f.OverClause)
+	case *sqlparser.StdPop:
+		return one(dataflow.AggStddevPop, f.Arg, f.OverClause)
+	case *sqlparser.StdSamp:
+		return one(dataflow.AggStddevSamp, f.Arg, f.OverClause)
+	case *sqlparser.Variance:
+		return one(dataflow.AggVarPop, f.Arg, f.OverClause)
+	case *sqlparser.VarPop:
+		return one(dataflow.AggVarPop, f.Arg, f.OverClause)
+	case *sqlparser.VarSamp:
+		return one(dataflow.AggVarSamp, f.Arg, f.OverClause)
 	}
-	return dataflow.Aggregate{}, nil, sqlerr.New(sqlerr.NotSupported, "aggregate not supported yet: %s", sqlparser.String(a))
+	return dataflow.Aggregate{}, nil, nil, sqlerr.New(sqlerr.NotSupported, "aggregate not supported yet: %s", sqlparser.String(a))
+}
+
+// groupConcatSeparator decodes GROUP_CONCAT's SEPARATOR: vitess keeps it as an SQL string
+// literal ('x', with backslash escapes), or "" when there is none, which means ",".
+func groupConcatSeparator(lit string) string {
+	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+		if lit == "" {
+			return ","
+		}
+		return lit
+	}
+	body := lit[1 : len(lit)-1]
+	var sb strings.Builder
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body):
+			i++
+			if d := sqltypes.SQLDecodeMap[body[i]]; d != sqltypes.DontEscape {
+				sb.WriteByte(d)
+			} else {
+				sb.WriteByte(body[i])
+			}
+		case c == '\'' && i+1 < len(body) && body[i+1] == '\'':
+			i++
+			sb.WriteByte('\'')
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	return sb.String()
+}
+
+// groupConcatOrderColumn returns the input column of a GROUP_CONCAT ORDER BY expression: an
+// argument's own column when the expression is one of the arguments or its position (as
+// MySQL resolves GROUP_CONCAT(a ORDER BY 1)), a new column otherwise. With DISTINCT the
+// keys must be arguments, so that distinct values are distinct argument tuples.
+func groupConcatOrderColumn(x sqlparser.Expr, args []sqlparser.Expr, argCols []int, all bool,
+	column func(sqlparser.Expr) (int, dataflow.Kind, error)) (int, error) {
+	if lit, ok := x.(*sqlparser.Literal); ok && lit.Type == sqlparser.IntVal {
+		n, err := strconv.Atoi(lit.Val)
+		if err != nil || n < 1 || n > len(args) {
+			return 0, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'order clause'", lit.Val)
+		}
+		return argCols[n-1], nil
+	}
+	text := sqlparser.String(x)
+	for j, arg := range args {
+		if sqlparser.String(arg) == text {
+			return argCols[j], nil
+		}
+	}
+	if !all {
+		return 0, sqlerr.New(sqlerr.NotSupported, "GROUP_CONCAT(DISTINCT ...) ORDER BY an expression that is not an argument is not supported: %s", text)
+	}
+	c, _, err := column(x)
+	return c, err
 }
 
 // ungroupedColumns lists the column references of the select list, HAVING and ORDER BY that

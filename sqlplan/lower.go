@@ -71,7 +71,7 @@ func (l *lowerer) lower(p Plan) (int, error) {
 		r := &dataflow.Reduce{GroupBy: n.GroupBy, Aggs: n.Aggs, Global: n.Global, State: l.privateArrangement("reduce")}
 		r.Values = make([]dataflow.Arrangement, len(n.Aggs))
 		for i, a := range n.Aggs {
-			if a.Func == dataflow.AggMin || a.Func == dataflow.AggMax || (a.Distinct && a.Func != dataflow.AggCountStar) {
+			if a.NeedsValues() {
 				r.Values[i] = l.privateArrangement("values")
 			}
 		}
