@@ -38,6 +38,15 @@ func (p *planner) attachSubqueries(plan Plan, es *exprScope, e sqlparser.Expr) (
 			if !ok {
 				return true, nil
 			}
+			if node.Modifier == sqlparser.Missing && node.Operator != sqlparser.InOp && node.Operator != sqlparser.NotInOp {
+				return true, nil // a scalar subquery compared: attached below
+			}
+			// Subqueries inside the left operand come first: the mark is computed over it.
+			if HasSubquery(node.Left) {
+				if plan, err = p.attachSubqueries(plan, es, node.Left); err != nil {
+					return false, nil
+				}
+			}
 			negate := node.Operator == sqlparser.NotInOp
 			if node.Operator != sqlparser.InOp && node.Operator != sqlparser.NotInOp {
 				if node.Modifier == sqlparser.Missing {
