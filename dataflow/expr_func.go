@@ -97,11 +97,30 @@ var nonDeterministic = map[string]bool{
 // IsNonDeterministic reports whether the named SQL function may return different values for the same arguments.
 func IsNonDeterministic(name string) bool { return nonDeterministic[strings.ToUpper(name)] }
 
+// IsNonDeterministicCall reports whether a call of the named function with nargs arguments may
+// return different values for the same arguments: UNIX_TIMESTAMP() reads the clock, but
+// UNIX_TIMESTAMP(date) is a function of date.
+func IsNonDeterministicCall(name string, nargs int) bool {
+	upper := strings.ToUpper(name)
+	if upper == "UNIX_TIMESTAMP" && nargs > 0 {
+		return false
+	}
+	return nonDeterministic[upper]
+}
+
+// NotDeterministicError is the error for a call of a function whose value is not a function of
+// its arguments, such as NOW().
+func NotDeterministicError(name string) error {
+	return sqlerr.New(sqlerr.NotSupported, "function %s is not deterministic: its value changes without any write, "+
+		"so no materialized view (and no query of this engine, which evaluates queries as views) can be maintained with it",
+		strings.ToUpper(name))
+}
+
 // Func returns a call of the built-in function name (case-insensitive) with args.
 func Func(name string, args []Expr) (Expr, error) {
 	upper := strings.ToUpper(name)
-	if nonDeterministic[upper] {
-		return nil, sqlerr.New(sqlerr.NotSupported, "function %s is not deterministic and cannot be used here", upper)
+	if IsNonDeterministicCall(upper, len(args)) {
+		return nil, NotDeterministicError(upper)
 	}
 	b, ok := funcs[upper]
 	if !ok {
@@ -149,6 +168,9 @@ func init() {
 	register(funcBuilder{2, -1, buildGreatest}, "GREATEST", "LEAST")
 	registerMath()
 	registerString()
+	registerDate()
+	registerMathMore()
+	registerStringMore()
 }
 
 // coalesceExpr returns its first non-NULL argument (COALESCE, IFNULL).

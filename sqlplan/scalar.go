@@ -36,7 +36,7 @@ func notSupported(what string, node sqlparser.SQLNode) error {
 
 // notDeterministic is the error for a function whose value is not a function of the row.
 func notDeterministic(name string) error {
-	return sqlerr.New(sqlerr.NotSupported, "function %s is not deterministic and cannot be used here", strings.ToUpper(name))
+	return dataflow.NotDeterministicError(name)
 }
 
 // convert offers node to the scope's Special hook, then converts it.
@@ -186,7 +186,7 @@ func (c scalarConverter) convertNode(node sqlparser.Expr) (dataflow.Expr, error)
 			return nil, notSupported("stored function", n)
 		}
 		name := n.Name.String()
-		if dataflow.IsNonDeterministic(name) {
+		if dataflow.IsNonDeterministicCall(name, len(n.Exprs)) {
 			return nil, notDeterministic(name)
 		}
 		args, err := c.convertAll(n.Exprs)
@@ -223,6 +223,20 @@ func (c scalarConverter) convertNode(node sqlparser.Expr) (dataflow.Expr, error)
 		return e, nil
 	case *sqlparser.CurTimeFuncExpr:
 		return nil, notDeterministic(n.Name.String())
+	case *sqlparser.IntervalDateExpr:
+		return c.intervalDate(n)
+	case *sqlparser.ExtractFuncExpr:
+		e, err := c.convert(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		return dataflow.Extract(n.IntervalType, e)
+	case *sqlparser.TimestampDiffExpr:
+		a, b, err := c.convert2(n.Expr1, n.Expr2)
+		if err != nil {
+			return nil, err
+		}
+		return dataflow.TimestampDiff(n.Unit, a, b)
 	case *sqlparser.IntroducerExpr:
 		e, err := c.convert(n.Expr)
 		if err != nil {
@@ -252,6 +266,20 @@ func (c scalarConverter) convertNode(node sqlparser.Expr) (dataflow.Expr, error)
 		return nil, notSupported("variable", n)
 	}
 	return nil, notSupported("expression", node)
+}
+
+// intervalDate converts DATE_ADD, DATE_SUB, ADDDATE, SUBDATE, TIMESTAMPADD and date ± INTERVAL.
+func (c scalarConverter) intervalDate(n *sqlparser.IntervalDateExpr) (dataflow.Expr, error) {
+	date, itv, err := c.convert2(n.Date, n.Interval)
+	if err != nil {
+		return nil, err
+	}
+	name, sub := "date_add", false
+	switch n.Syntax {
+	case sqlparser.IntervalDateExprDateSub, sqlparser.IntervalDateExprSubdate, sqlparser.IntervalDateExprBinarySub:
+		name, sub = "date_sub", true
+	}
+	return dataflow.DateAdd(name, date, itv, n.Unit, sub)
 }
 
 // call converts the argument nodes and calls the built-in function name.

@@ -249,6 +249,133 @@ func TestScalarConvert(t *testing.T) {
 	}
 }
 
+// TestScalarDateForms checks the date syntax vitess parses into its own nodes (DATE_ADD,
+// date + INTERVAL, EXTRACT, TIMESTAMPDIFF, ...) and the functions of the dataflow registry; t is
+// 2024-01-02 03:04:05. Values quoted from the MySQL 8.0 manual are marked "manual".
+func TestScalarDateForms(t *testing.T) {
+	I, D, F, S, B, T := dataflow.KindInt, dataflow.KindDecimal, dataflow.KindFloat, dataflow.KindString, dataflow.KindBytes, dataflow.KindTime
+	cases := []struct {
+		expr string
+		want string
+		kind dataflow.Kind
+	}{
+		// manual: SELECT DATE_ADD('2018-05-01',INTERVAL 1 DAY); -> '2018-05-02'
+		{"DATE_ADD('2018-05-01', INTERVAL 1 DAY)", "2018-05-02", S},
+		// manual: SELECT DATE_SUB('2018-05-01',INTERVAL 1 YEAR); -> '2017-05-01'
+		{"DATE_SUB('2018-05-01', INTERVAL 1 YEAR)", "2017-05-01", S},
+		// manual: SELECT DATE_ADD('2020-12-31 23:59:59', INTERVAL 1 SECOND); -> '2021-01-01 00:00:00'
+		{"DATE_ADD('2020-12-31 23:59:59', INTERVAL 1 SECOND)", "2021-01-01 00:00:00", S},
+		// manual: SELECT DATE_ADD('2018-12-31 23:59:59', INTERVAL 1 DAY); -> '2019-01-01 23:59:59'
+		{"DATE_ADD('2018-12-31 23:59:59', INTERVAL 1 DAY)", "2019-01-01 23:59:59", S},
+		// manual: SELECT DATE_ADD('2100-12-31 23:59:59', INTERVAL '1:1' MINUTE_SECOND); -> '2101-01-01 00:01:00'
+		{"DATE_ADD('2100-12-31 23:59:59', INTERVAL '1:1' MINUTE_SECOND)", "2101-01-01 00:01:00", S},
+		// manual: SELECT DATE_SUB('2025-01-01 00:00:00', INTERVAL '1 1:1:1' DAY_SECOND); -> '2024-12-30 22:58:59'
+		{"DATE_SUB('2025-01-01 00:00:00', INTERVAL '1 1:1:1' DAY_SECOND)", "2024-12-30 22:58:59", S},
+		// manual: SELECT DATE_ADD('1900-01-01 00:00:00', INTERVAL '-1 10' DAY_HOUR); -> '1899-12-30 14:00:00'
+		{"DATE_ADD('1900-01-01 00:00:00', INTERVAL '-1 10' DAY_HOUR)", "1899-12-30 14:00:00", S},
+		// manual: SELECT DATE_SUB('1998-01-02', INTERVAL 31 DAY); -> '1997-12-02'
+		{"DATE_SUB('1998-01-02', INTERVAL 31 DAY)", "1997-12-02", S},
+		// manual: SELECT DATE_ADD('1992-12-31 23:59:59.000002', INTERVAL '1.999999' SECOND_MICROSECOND); -> '1993-01-01 00:00:01.000001'
+		{"DATE_ADD('1992-12-31 23:59:59.000002', INTERVAL '1.999999' SECOND_MICROSECOND)", "1993-01-01 00:00:01.000001", S},
+		// manual: SELECT DATE_ADD('2024-03-30', INTERVAL 1 MONTH); -> '2024-04-30'
+		{"DATE_ADD('2024-03-30', INTERVAL 1 MONTH)", "2024-04-30", S},
+		// manual: SELECT DATE_ADD('2024-03-31', INTERVAL 1 MONTH); -> '2024-04-30'
+		{"DATE_ADD('2024-03-31', INTERVAL 1 MONTH)", "2024-04-30", S},
+		{"DATE_ADD('2024-01-31', INTERVAL 1 MONTH)", "2024-02-29", S},
+		{"DATE_ADD('2023-01-31', INTERVAL 1 MONTH)", "2023-02-28", S},
+		{"DATE_ADD('2024-02-29', INTERVAL 1 YEAR)", "2025-02-28", S},
+		{"DATE_SUB('2024-05-31', INTERVAL 1 QUARTER)", "2024-02-29", S},
+		{"DATE_ADD('2024-01-01', INTERVAL 2 WEEK)", "2024-01-15", S},
+		{"DATE_ADD('2024-01-01', INTERVAL 90 MINUTE)", "2024-01-01 01:30:00", S},
+		{"DATE_ADD('2024-01-01', INTERVAL 5 MICROSECOND)", "2024-01-01 00:00:00.000005", S},
+		{"DATE_ADD('2024-01-01', INTERVAL 1 HOUR)", "2024-01-01 01:00:00", S},
+		// manual: SELECT '2018-12-31 23:59:59' + INTERVAL 1 SECOND; -> '2019-01-01 00:00:00'
+		{"'2018-12-31 23:59:59' + INTERVAL 1 SECOND", "2019-01-01 00:00:00", S},
+		// manual: SELECT INTERVAL 1 DAY + '2018-12-31'; -> '2019-01-01'
+		{"INTERVAL 1 DAY + '2018-12-31'", "2019-01-01", S},
+		// manual: SELECT '2025-01-01' - INTERVAL 1 SECOND; -> '2024-12-31 23:59:59'
+		{"'2025-01-01' - INTERVAL 1 SECOND", "2024-12-31 23:59:59", S},
+		// manual: SELECT ADDDATE('2008-01-02', INTERVAL 31 DAY); -> '2008-02-02'
+		{"ADDDATE('2008-01-02', INTERVAL 31 DAY)", "2008-02-02", S},
+		// manual: SELECT ADDDATE('2008-01-02', 31); -> '2008-02-02'
+		{"ADDDATE('2008-01-02', 31)", "2008-02-02", S},
+		// manual: SELECT SUBDATE('2008-01-02', 31); -> '2007-12-02'
+		{"SUBDATE('2008-01-02', 31)", "2007-12-02", S},
+		// manual: SELECT TIMESTAMPADD(MINUTE, 1, '2003-01-02'); -> '2003-01-02 00:01:00'
+		{"TIMESTAMPADD(MINUTE, 1, '2003-01-02')", "2003-01-02 00:01:00", S},
+		// manual: SELECT TIMESTAMPADD(WEEK,1,'2003-01-02'); -> '2003-01-09'
+		{"TIMESTAMPADD(WEEK, 1, '2003-01-02')", "2003-01-09", S},
+		// A DATETIME stays one.
+		{"t + INTERVAL 1 DAY", "2024-01-03 03:04:05", T},
+		{"t - INTERVAL 1 MONTH", "2023-12-02 03:04:05", T},
+		{"DATE_ADD(t, INTERVAL a HOUR)", "2024-01-02 08:04:05", T},
+		{"DATE_ADD(t, INTERVAL c DAY)", "NULL", T},
+		{"DATE_ADD(NULL, INTERVAL 1 DAY)", "NULL", S},
+		{"DATE_ADD('2024-02-30', INTERVAL 1 DAY)", "NULL", S},
+		{"DATE_ADD(DATE('2024-01-31'), INTERVAL 1 MONTH)", "2024-02-29 00:00:00", T},
+		// manual: SELECT EXTRACT(YEAR FROM '2019-07-02'); -> 2019
+		{"EXTRACT(YEAR FROM '2019-07-02')", "2019", I},
+		// manual: SELECT EXTRACT(YEAR_MONTH FROM '2019-07-02 01:02:03'); -> 201907
+		{"EXTRACT(YEAR_MONTH FROM '2019-07-02 01:02:03')", "201907", I},
+		// manual: SELECT EXTRACT(DAY_MINUTE FROM '2019-07-02 01:02:03'); -> 20102
+		{"EXTRACT(DAY_MINUTE FROM '2019-07-02 01:02:03')", "20102", I},
+		// manual: SELECT EXTRACT(MICROSECOND FROM '2003-01-02 10:30:00.000123'); -> 123
+		{"EXTRACT(MICROSECOND FROM '2003-01-02 10:30:00.000123')", "123", I},
+		{"EXTRACT(HOUR FROM t)", "3", I},
+		{"EXTRACT(QUARTER FROM t)", "1", I},
+		{"EXTRACT(WEEK FROM '2008-02-20')", "7", I},
+		{"EXTRACT(HOUR_SECOND FROM '10:20:30')", "102030", I},
+		{"EXTRACT(DAY FROM NULL)", "NULL", I},
+		// manual: SELECT TIMESTAMPDIFF(MONTH,'2003-02-01','2003-05-01'); -> 3
+		{"TIMESTAMPDIFF(MONTH, '2003-02-01', '2003-05-01')", "3", I},
+		// manual: SELECT TIMESTAMPDIFF(YEAR,'2002-05-01','2001-01-01'); -> -1
+		{"TIMESTAMPDIFF(YEAR, '2002-05-01', '2001-01-01')", "-1", I},
+		// manual: SELECT TIMESTAMPDIFF(MINUTE,'2003-02-01','2003-05-01 12:05:55'); -> 128885
+		{"TIMESTAMPDIFF(MINUTE, '2003-02-01', '2003-05-01 12:05:55')", "128885", I},
+		{"TIMESTAMPDIFF(MONTH, '2024-01-31', '2024-02-29')", "0", I},
+		{"TIMESTAMPDIFF(MONTH, '2024-01-31', '2024-03-31')", "2", I},
+		{"TIMESTAMPDIFF(MONTH, '2024-03-31', '2024-01-31 00:00:01')", "-1", I},
+		{"TIMESTAMPDIFF(QUARTER, '2024-01-01', '2024-12-31')", "3", I},
+		{"TIMESTAMPDIFF(DAY, t, '2024-01-01')", "-1", I},
+		{"TIMESTAMPDIFF(DAY, t, '2024-01-01 03:04:06')", "0", I},
+		{"TIMESTAMPDIFF(SECOND, '2024-01-01', t)", "97445", I},
+		{"TIMESTAMPDIFF(WEEK, '2024-01-01', '2024-01-15')", "2", I},
+		{"TIMESTAMPDIFF(HOUR, c, t)", "NULL", I},
+		{"YEAR(t)", "2024", I},
+		{"DATE(t)", "2024-01-02 00:00:00", T},
+		{"DAYOFWEEK(t)", "3", I},
+		{"DATE_FORMAT(t, '%Y-%m-%d %H:%i:%s')", "2024-01-02 03:04:05", S},
+		{"UNIX_TIMESTAMP(t)", "1704164645", D},
+		{"FROM_UNIXTIME(1704164645)", "2024-01-02 03:04:05", T},
+		{"STR_TO_DATE('02/01/2024', '%d/%m/%Y')", "2024-01-02 00:00:00", T},
+		{"DATEDIFF(t, '2023-12-25 23:00:00')", "8", I},
+		{"SUBSTRING_INDEX('www.mysql.com', '.', 2)", "www.mysql", S},
+		{"FIELD('Bb', 'Aa', 'Bb', 'Cc')", "2", I},
+		{"UNHEX('4D7953514C')", "MySQL", B},
+		{"FORMAT(12332.123456, 4)", "12,332.1235", S},
+		{"ATAN(-2, 2)", "-0.7853981633974483", F},
+		{"PI()", "3.141592653589793", F},
+		{"UNIX_TIMESTAMP('2015-11-13 10:20:19.012')", "1447410019.012", D},
+		{"CRC32('MySQL')", "3259397556", I},
+	}
+	for _, c := range cases {
+		d, e, err := evalScalar(t, &scalarTestScope{}, c.expr)
+		if err != nil {
+			t.Errorf("%s: %v", c.expr, err)
+			continue
+		}
+		if d.String() != c.want {
+			t.Errorf("%s = %q (%s), want %q", c.expr, d.String(), d.Kind(), c.want)
+		}
+		if !d.IsNull() && d.Kind() != c.kind {
+			t.Errorf("%s: kind %s, want %s", c.expr, d.Kind(), c.kind)
+		}
+		if e.Type() != c.kind {
+			t.Errorf("%s: Type() %s, want %s", c.expr, e.Type(), c.kind)
+		}
+	}
+}
+
 func TestScalarErrors(t *testing.T) {
 	cases := []struct {
 		expr string
@@ -282,7 +409,26 @@ func TestScalarErrors(t *testing.T) {
 		{"(1, 2) = (1, 2)", sqlerr.NotSupported, "row comparison"},
 		{"1 IN ((1, 2))", sqlerr.OperandCols, "1 column"},
 		{"DATE '2024-13-01'", 1525, "2024-13-01"},
-		{"DATE_ADD(a, INTERVAL 1 DAY)", sqlerr.NotSupported, "date_add"},
+		{"WEIGHT_STRING(a)", sqlerr.NotSupported, "weight_string(a)"},
+		{"NOW()", sqlerr.NotSupported, "its value changes without any write, so no materialized view"},
+		{"UNIX_TIMESTAMP()", sqlerr.NotSupported, "function UNIX_TIMESTAMP is not deterministic"},
+		{"LOCALTIME", sqlerr.NotSupported, "function LOCALTIME is not deterministic"},
+		{"LOCALTIMESTAMP()", sqlerr.NotSupported, "function LOCALTIMESTAMP is not deterministic"},
+		{"UTC_TIMESTAMP()", sqlerr.NotSupported, "function UTC_TIMESTAMP is not deterministic"},
+		{"UTC_DATE", sqlerr.NotSupported, "function UTC_DATE is not deterministic"},
+		{"UTC_TIME()", sqlerr.NotSupported, "function UTC_TIME is not deterministic"},
+		{"CURRENT_DATE", sqlerr.NotSupported, "function CURRENT_DATE is not deterministic"},
+		{"CURRENT_TIME", sqlerr.NotSupported, "function CURRENT_TIME is not deterministic"},
+		{"CONNECTION_ID()", sqlerr.NotSupported, "function CONNECTION_ID is not deterministic"},
+		{"LAST_INSERT_ID()", sqlerr.NotSupported, "function LAST_INSERT_ID is not deterministic"},
+		{"USER()", sqlerr.NotSupported, "function USER is not deterministic"},
+		{"DATABASE()", sqlerr.NotSupported, "function DATABASE is not deterministic"},
+		{"DATE_ADD(NOW(), INTERVAL 1 DAY)", sqlerr.NotSupported, "not deterministic"},
+		{"YEAR(t, 1)", 1582, "YEAR"},
+		{"DATE_FORMAT(t)", 1582, "DATE_FORMAT"},
+		{"PI(1)", 1582, "PI"},
+		{"SHA2('a')", 1582, "SHA2"},
+		{"COT(0)", sqlerr.DataOutOfRange, "DOUBLE value is out of range in 'cot(0)'"},
 		{"JSON_EXTRACT('{}', '$')", sqlerr.NotSupported, "json_extract"},
 		{"ABS(1, 2)", 1582, "ABS"},
 		{"CAST(a AS JSON)", sqlerr.NotSupported, "JSON"},
