@@ -22,6 +22,15 @@ func Col(index int, kind Kind, name string) Expr {
 	return &colExpr{index: index, kind: kind, name: name}
 }
 
+// ColumnOf returns the column an expression reads if it is a plain column reference.
+func ColumnOf(e Expr) (int, bool) {
+	c, ok := e.(*colExpr)
+	if !ok {
+		return 0, false
+	}
+	return c.index, true
+}
+
 // Eval returns the column's value.
 func (c *colExpr) Eval(row Row) (Datum, error) {
 	if c.index < 0 || c.index >= len(row) {

@@ -48,7 +48,7 @@ func (c catalog) Relation(name string) (*sqlplan.Relation, error) {
 		return &sqlplan.Relation{Name: t.schema.Name, Columns: cols, Source: tableSource(key)}, nil
 	}
 	if v, ok := c.e.views[key]; ok {
-		return &sqlplan.Relation{Name: v.name, Columns: v.query.Columns(), Source: viewSource(key)}, nil
+		return &sqlplan.Relation{Name: v.name, Columns: v.query.Columns(), Source: viewSource(key), Order: sqlplan.VisibleOrder(v.query)}, nil
 	}
 	if v, ok := c.e.plain[key]; ok {
 		return &sqlplan.Relation{Name: v.name, Query: v.query}, nil

@@ -19,6 +19,8 @@ type fromItem struct {
 	// colTables, if set, is the relation alias of each column (an outer join's item
 	// holds the columns of several relations); alias is then empty.
 	colTables []string
+	// order is the relation's own order over its columns (Relation.Order), if any.
+	order []SortKey
 }
 
 // maxViewDepth bounds the inlining of views within views.
@@ -48,6 +50,10 @@ func (p *planner) planFrom(from []sqlparser.TableExpr, where []sqlparser.Expr, o
 
 // joinItems plans the inner join of FROM items under the conjuncts preds (see planFrom).
 func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *scope) (Plan, *scope, []sqlparser.Expr, error) {
+	p.fromOrder = nil
+	if len(items) == 1 {
+		p.fromOrder = items[0].order
+	}
 	if len(items) == 0 || (len(items) == 1 && items[0].domainOf != nil) {
 		items = append(items, fromItem{plan: &Values{Rows: []dataflow.Row{{}}}})
 	}
@@ -388,9 +394,11 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 				return it, err
 			}
 			it.plan, it.cols = ViewPlan(q)
+			it.order = VisibleOrder(q)
 		} else {
 			it.plan = &Scan{Source: rel.Source, Label: rel.Name, Cols: rel.Columns}
 			it.cols = rel.Columns
+			it.order = rel.Order
 		}
 	case *sqlparser.DerivedTable:
 		q, err := p.planStatement(e.Select, nil)
@@ -552,4 +560,15 @@ func castTo(e dataflow.Expr, k dataflow.Kind) dataflow.Expr {
 		return e
 	}
 	return dataflow.Cast(e, k)
+}
+
+// VisibleOrder is a query's ORDER BY if every key is one of its visible columns (a hidden
+// sort column is not part of its rows), else nil.
+func VisibleOrder(q *Query) []SortKey {
+	for _, k := range q.OrderBy {
+		if k.Col >= q.Visible {
+			return nil
+		}
+	}
+	return q.OrderBy
 }

@@ -2,6 +2,7 @@ package sqlplan
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,9 @@ type Relation struct {
 	Source string
 	// Query is the definition of a plain (non-materialized) view, inlined where used.
 	Query sqlparser.TableStatement
+	// Order is a materialized view's ORDER BY over its columns: a query that reads the view
+	// alone and has no ORDER BY of its own returns its rows in that order, as MySQL does.
+	Order []SortKey
 }
 
 // Query is a planned SELECT: a plan whose rows are the result, plus what only a one-shot
@@ -61,6 +65,9 @@ type planner struct {
 	// domain, when set, is the first FROM item of the next SELECT planned: the domain of
 	// the correlated subquery being decorrelated.
 	domain *fromItem
+	// fromOrder is set by joinItems to the order of a FROM clause of one relation that has
+	// one (see Relation.Order), else nil.
+	fromOrder []SortKey
 }
 
 func (p *planner) planStatement(stmt sqlparser.TableStatement, outer *scope) (*Query, error) {
@@ -90,6 +97,7 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 	if err != nil {
 		return nil, err
 	}
+	inherited := p.fromOrder
 	es := &exprScope{s: sc, special: map[sqlparser.Expr]dataflow.Expr{}}
 	// WHERE conjuncts with subqueries or that could not be placed among the joins.
 	if len(post) > 0 {
@@ -185,6 +193,9 @@ func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error
 			return nil, err
 		}
 		q.OrderBy = append(q.OrderBy, SortKey{Col: col, Desc: o.Direction == sqlparser.DescOrder})
+	}
+	if len(sel.OrderBy) == 0 && len(aggs) == 0 && sel.GroupBy == nil {
+		q.OrderBy = inheritOrder(inherited, sc, sel.Distinct, &exprs, &cols, visible)
 	}
 	if sel.Distinct && len(exprs) > visible {
 		return nil, sqlerr.New(sqlerr.OrderNotSelected, "Expression of ORDER BY clause is not in SELECT list; this is incompatible with DISTINCT")
@@ -372,6 +383,35 @@ func distinctAggregates(all []sqlparser.AggrFunc) []sqlparser.AggrFunc {
 			seen[t] = true
 			out = append(out, a)
 		}
+	}
+	return out
+}
+
+// inheritOrder maps the order of the one relation a query reads (over the columns of sc)
+// onto its output: a key selected as a plain column sorts by it, another becomes a hidden
+// sort column, as an ORDER BY of an unselected column does (not with DISTINCT: then the
+// query keeps no order).
+func inheritOrder(order []SortKey, sc *scope, distinct bool, exprs *[]dataflow.Expr, cols *[]ColumnInfo, visible int) []SortKey {
+	var out []SortKey
+	for _, k := range order {
+		j := -1
+		for i, e := range (*exprs)[:visible] {
+			if c, ok := dataflow.ColumnOf(e); ok && c == k.Col {
+				j = i
+				break
+			}
+		}
+		if j < 0 {
+			at := slices.IndexFunc(sc.cols, func(c scopeCol) bool { return c.pos == k.Col })
+			if distinct || at < 0 {
+				return nil
+			}
+			c := sc.cols[at]
+			j = len(*exprs)
+			*exprs = append(*exprs, dataflow.Col(c.pos, c.kind, c.name))
+			*cols = append(*cols, ColumnInfo{Name: c.name, Kind: c.kind})
+		}
+		out = append(out, SortKey{Col: j, Desc: k.Desc})
 	}
 	return out
 }
