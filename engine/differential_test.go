@@ -75,6 +75,10 @@ var differentialViews = []string{
 	// Ranking window functions and the per-group top-k they express.
 	`SELECT k, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v DESC, k) AS rn, RANK() OVER (ORDER BY v) AS r, DENSE_RANK() OVER (PARTITION BY g ORDER BY v) AS d FROM a`,
 	`SELECT k, g FROM (SELECT k, g, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v, k) AS rn FROM a) AS t WHERE rn <= 2`,
+	// Aggregates that keep their group's values, and functions.
+	`SELECT g, GROUP_CONCAT(v ORDER BY v DESC SEPARATOR '-') AS gc, GROUP_CONCAT(DISTINCT k) AS gk, COUNT(DISTINCT g, v) AS n, BIT_OR(v) AS bo, BIT_AND(k) AS ba, VAR_POP(v) AS vp, STDDEV_SAMP(k) AS sd FROM a GROUP BY g`,
+	`SELECT g, COUNT(*) FROM c GROUP BY g HAVING SUM(x) > 3 AND MAX(x) <> MIN(x)`,
+	`SELECT k, DATE_FORMAT(DATE_ADD('2026-01-31', INTERVAL v MONTH), '%Y-%m-%d') AS d, SUBSTRING_INDEX(CONCAT(k, '.', g, '.', v), '.', 2) AS s FROM a`,
 }
 
 // stackedViews read other materialized views.
