@@ -62,11 +62,10 @@ func (t *txnState) record(tb *table, op changelogpb.ChangeEvent_Op, key []byte, 
 	t.events = append(t.events, ev)
 }
 
-// insert runs INSERT ... VALUES and INSERT ... SELECT.
+// insert runs INSERT ... VALUES and INSERT ... SELECT, and REPLACE, which first deletes the
+// row with the same primary key (counting it as affected, as MySQL does).
 func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert, undo *[]undoEntry) (int64, error) {
-	if st.Action != sqlparser.InsertAct {
-		return 0, sqlerr.New(sqlerr.NotSupported, "REPLACE is not supported yet")
-	}
+	replace := st.Action == sqlparser.ReplaceAct
 	if st.Ignore || len(st.OnDup) > 0 {
 		return 0, sqlerr.New(sqlerr.NotSupported, "INSERT IGNORE and ON DUPLICATE KEY UPDATE are not supported yet")
 	}
@@ -138,6 +137,7 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 	for _, c := range cols {
 		provided[c] = true
 	}
+	var affected int64
 	for n, vals := range values {
 		row := make(dataflow.Row, len(tb.schema.Columns))
 		for i, c := range tb.schema.Columns {
@@ -154,14 +154,30 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 		if err := tb.coerceRow(row, n+1); err != nil {
 			return 0, err
 		}
+		if replace && len(tb.schema.PrimaryKey) > 0 {
+			k := dataflow.AppendColumnsKey(nil, row, tb.schema.PrimaryKey)
+			old, found, err := t.gtx.Get(tb.schema, k)
+			if err != nil {
+				return 0, err
+			}
+			if found {
+				if err := t.gtx.Delete(tb.schema, k); err != nil {
+					return 0, err
+				}
+				*undo = append(*undo, undoEntry{schema: tb.schema, restore: old})
+				t.record(tb, changelogpb.ChangeEvent_DELETE, k, old, nil)
+				affected++
+			}
+		}
 		key, err := t.gtx.Insert(tb.schema, row)
 		if err != nil {
 			return 0, err
 		}
 		*undo = append(*undo, undoEntry{schema: tb.schema, key: key})
 		t.record(tb, changelogpb.ChangeEvent_INSERT, key, nil, row)
+		affected++
 	}
-	return int64(len(values)), nil
+	return affected, nil
 }
 
 // defaultOf is a column's default value, NULL when it has none.
