@@ -72,3 +72,37 @@ func BenchmarkReduceStepOneUpdate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTopKStepOneUpdate is the per-update cost of a global top-10 (ORDER BY score DESC
+// LIMIT 10) over a million rows: each update inserts a row that enters the top 10 and
+// deletes one that leaves it, so the window changes every time.
+func BenchmarkTopKStepOneUpdate(b *testing.B) {
+	o := &TopK{Order: []OrderKey{{Col: 1, Desc: true}}, Limit: 10,
+		State: arrangements.NewMem("topk"), Out: arrangements.NewMem("topk_out")}
+	ep := NewEpoch(1, nil)
+	ep.Hydrate = true
+	initial := make([]Update, benchRows)
+	for i := range initial {
+		initial[i] = Update{Row: ints(int64(i), int64(i)), Diff: 1}
+	}
+	if _, err := o.Step(ep, [][]Update{initial}); err != nil {
+		b.Fatal(err)
+	}
+	if err := ep.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		top := int64(benchRows + i)
+		in := [][]Update{{{Row: ints(top, top), Diff: 1}, {Row: ints(top-10, top-10), Diff: -1}}}
+		ep := NewEpoch(Time(i+2), nil)
+		out, err := o.Step(ep, in)
+		if err != nil || len(out) != 2 {
+			b.Fatalf("%v %v", out, err)
+		}
+		if err := ep.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -42,9 +42,11 @@ func CompareOrder(a, b Row, keys []OrderKey) int {
 
 // TopK maintains, for each group of GroupBy, the rows at positions [Offset, Offset+Limit)
 // of the group in Order (Limit < 0: all from Offset on); rows that tie in Order are ordered
-// as whole rows, so the result is deterministic. State holds every input row by group and
-// Out the current result by group; an epoch recomputes only the groups it touches, from
-// their rows in State.
+// as whole rows, so the result is deterministic. State holds every input row by group,
+// stored after the values of its order keys so that a group's rows are in order, and Out
+// the current result by group. An epoch recomputes only the groups it touches; when every
+// key sorts the same way it reads only the first Offset+Limit rows of a group (plus those
+// the epoch deletes and those that tie with the last), not the whole group.
 type TopK struct {
 	GroupBy       []int
 	Order         []OrderKey
@@ -70,12 +72,12 @@ func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 			order = append(order, k)
 		}
 		byGroup[k] = append(byGroup[k], u)
-		state = append(state, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: u.Diff})
+		state = append(state, KeyedUpdate{Key: []byte(k), Row: o.stored(u.Row), Diff: u.Diff})
 	}
 	var out []Update
 	var outState []KeyedUpdate
 	for _, k := range order {
-		rows, err := groupRows(o.State, []byte(k), byGroup[k])
+		rows, err := o.candidates([]byte(k), byGroup[k])
 		if err != nil {
 			return nil, err
 		}
@@ -105,6 +107,69 @@ func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	ep.Stage(o.State, state)
 	ep.Stage(o.Out, outState)
 	return Consolidate(out), nil
+}
+
+// stored is a row as State keeps it: its order keys' values, then the row.
+func (o *TopK) stored(row Row) Row {
+	s := make(Row, 0, len(o.Order)+len(row))
+	for _, k := range o.Order {
+		s = append(s, row[k.Col])
+	}
+	return append(s, row...)
+}
+
+// candidates returns the rows of a group after the epoch that can be in its window: with
+// every key sorting the same way, the group's first rows in State (enough to fill the window
+// after the epoch's deletions, and every row that ties with the last of them) plus the
+// epoch's changes; otherwise all its rows.
+func (o *TopK) candidates(key []byte, changes []Update) ([]Update, error) {
+	uniform := o.Limit >= 0 && len(o.Order) > 0
+	for _, k := range o.Order {
+		uniform = uniform && k.Desc == o.Order[0].Desc
+	}
+	need := o.Offset + o.Limit
+	for _, u := range changes {
+		if u.Diff < 0 {
+			need -= u.Diff
+		}
+	}
+	at := map[string]int{}
+	var rows []Update
+	var last Row
+	var read int64
+	visit := func(s Row, c Diff) bool {
+		r := s[len(o.Order):]
+		if uniform && read >= need && CompareOrder(r, last, o.Order) != 0 {
+			return false
+		}
+		at[string(AppendRowKey(nil, r))] = len(rows)
+		rows = append(rows, Update{Row: r, Diff: c})
+		read += c
+		last = r
+		return true
+	}
+	var err error
+	if uniform && o.Order[0].Desc {
+		err = o.State.GetReverse(key, visit)
+	} else {
+		err = o.State.Get(key, visit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("top-k state %s: %w", o.State.Name(), err)
+	}
+	for _, u := range changes {
+		rk := string(AppendRowKey(nil, u.Row))
+		if i, ok := at[rk]; ok {
+			rows[i].Diff += u.Diff
+			continue
+		}
+		if u.Diff < 0 {
+			continue // a deletion of a row beyond the candidates
+		}
+		at[rk] = len(rows)
+		rows = append(rows, Update{Row: u.Row, Diff: u.Diff})
+	}
+	return rows, nil
 }
 
 // window sorts a group's rows and returns those at positions [Offset, Offset+Limit), with
