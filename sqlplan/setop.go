@@ -191,17 +191,17 @@ func rewriteSetOpsIn(sql string, n *int) (string, error) {
 	}
 	// INTERSECT first.
 	items := []string{operands[0]}
-	var rest2 []operator
+	var outerOps []operator
 	for i, o := range ops {
 		if o.op == "intersect" {
 			items[len(items)-1] = marked("intersect", o.mod, items[len(items)-1], operands[i+1])
 			continue
 		}
 		items = append(items, operands[i+1])
-		rest2 = append(rest2, o)
+		outerOps = append(outerOps, o)
 	}
 	out := items[0]
-	for i, o := range rest2 {
+	for i, o := range outerOps {
 		if o.op == "except" {
 			out = marked("except", o.mod, out, items[i+1])
 			continue
