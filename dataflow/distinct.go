@@ -11,7 +11,21 @@ type Distinct struct {
 
 // Step emits +1 for rows that appear and -1 for rows that disappear in this epoch.
 func (o *Distinct) Step(ep *Epoch, in [][]Update) ([]Update, error) {
-	delta := Consolidate(append([]Update(nil), in[0]...))
+	return stepCounts(ep, o.State, in[0], "distinct", func(before, after Diff) Diff {
+		switch {
+		case before <= 0 && after > 0:
+			return 1
+		case before > 0 && after <= 0:
+			return -1
+		}
+		return 0
+	})
+}
+
+// stepCounts keeps a count per row in state and emits, for every row the epoch changes,
+// output(count before, count after) copies of it.
+func stepCounts(ep *Epoch, state Arrangement, in []Update, what string, output func(before, after Diff) Diff) ([]Update, error) {
+	delta := Consolidate(append([]Update(nil), in...))
 	var out []Update
 	ups := make([]KeyedUpdate, 0, len(delta))
 	var buf []byte
@@ -20,19 +34,15 @@ func (o *Distinct) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		buf = AppendRowKey(buf, u.Row)
 		key := buf[start:len(buf):len(buf)]
 		var before Diff
-		if err := o.State.Get(key, func(_ Row, c Diff) bool { before = c; return false }); err != nil {
-			return nil, fmt.Errorf("distinct state %s: %w", o.State.Name(), err)
+		if err := state.Get(key, func(_ Row, c Diff) bool { before = c; return false }); err != nil {
+			return nil, fmt.Errorf("%s state %s: %w", what, state.Name(), err)
 		}
-		after := before + u.Diff
-		switch {
-		case before <= 0 && after > 0:
-			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: 1})
-		case before > 0 && after <= 0:
-			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: -1})
+		if d := output(before, before+u.Diff); d != 0 {
+			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: d})
 		}
 		ups = append(ups, KeyedUpdate{Row: u.Row, Diff: u.Diff})
 	}
-	ep.Stage(o.State, ups)
+	ep.Stage(state, ups)
 	return out, nil
 }
 

@@ -33,18 +33,7 @@ func (o *Rank) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		ep.Stage(o.Out, nil)
 		return nil, nil
 	}
-	delta := Consolidate(append([]Update(nil), in[0]...))
-	byGroup := map[string][]Update{}
-	var order []string
-	state := make([]KeyedUpdate, 0, len(delta))
-	for _, u := range delta {
-		k := string(AppendColumnsKey(nil, u.Row, o.GroupBy))
-		if _, ok := byGroup[k]; !ok {
-			order = append(order, k)
-		}
-		byGroup[k] = append(byGroup[k], u)
-		state = append(state, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: u.Diff})
-	}
+	order, byGroup, state := splitByGroup(in[0], o.GroupBy, func(r Row) Row { return r })
 	var out []Update
 	var outState []KeyedUpdate
 	for _, k := range order {
@@ -53,26 +42,8 @@ func (o *Rank) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 			return nil, err
 		}
 		next := o.number(rows)
-		prev := map[string]Update{}
-		err = o.Out.Get([]byte(k), func(r Row, c Diff) bool {
-			prev[string(AppendRowKey(nil, r))] = Update{Row: r, Diff: c}
-			return true
-		})
-		if err != nil {
-			return nil, fmt.Errorf("rank output %s: %w", o.Out.Name(), err)
-		}
-		for _, u := range next {
-			rk := string(AppendRowKey(nil, u.Row))
-			d := u.Diff - prev[rk].Diff
-			delete(prev, rk)
-			if d != 0 {
-				out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: d})
-				outState = append(outState, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: d})
-			}
-		}
-		for _, u := range prev {
-			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: -u.Diff})
-			outState = append(outState, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: -u.Diff})
+		if out, outState, err = replaceGroupOutput(ep, o.Out, []byte(k), next, out, outState); err != nil {
+			return nil, err
 		}
 	}
 	ep.Stage(o.State, state)
@@ -115,6 +86,51 @@ func (o *Rank) number(rows []Update) []Update {
 // Explain prints the numbering.
 func (o *Rank) Explain() string {
 	return fmt.Sprintf("Rank func=%d group=%v order=%v state=%s out=%s", o.Func, o.GroupBy, o.Order, o.State.Name(), o.Out.Name())
+}
+
+// splitByGroup consolidates an epoch's changes and splits them by group key (keys in the order
+// first seen), with the State changes that store them (rows as stored returns them).
+func splitByGroup(in []Update, groupBy []int, stored func(Row) Row) ([]string, map[string][]Update, []KeyedUpdate) {
+	delta := Consolidate(append([]Update(nil), in...))
+	byGroup := map[string][]Update{}
+	var order []string
+	state := make([]KeyedUpdate, 0, len(delta))
+	for _, u := range delta {
+		k := string(AppendColumnsKey(nil, u.Row, groupBy))
+		if _, ok := byGroup[k]; !ok {
+			order = append(order, k)
+		}
+		byGroup[k] = append(byGroup[k], u)
+		state = append(state, KeyedUpdate{Key: []byte(k), Row: stored(u.Row), Diff: u.Diff})
+	}
+	return order, byGroup, state
+}
+
+// replaceGroupOutput appends to out (and to outState, the changes of the output arrangement
+// under key) what turns a group's current output, in outArr, into next.
+func replaceGroupOutput(ep *Epoch, outArr Arrangement, key []byte, next, out []Update, outState []KeyedUpdate) ([]Update, []KeyedUpdate, error) {
+	prev := map[string]Update{}
+	err := outArr.Get(key, func(r Row, c Diff) bool {
+		prev[string(AppendRowKey(nil, r))] = Update{Row: r, Diff: c}
+		return true
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("output %s: %w", outArr.Name(), err)
+	}
+	for _, u := range next {
+		rk := string(AppendRowKey(nil, u.Row))
+		d := u.Diff - prev[rk].Diff
+		delete(prev, rk)
+		if d != 0 {
+			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: d})
+			outState = append(outState, KeyedUpdate{Key: key, Row: u.Row, Diff: d})
+		}
+	}
+	for _, u := range prev {
+		out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: -u.Diff})
+		outState = append(outState, KeyedUpdate{Key: key, Row: u.Row, Diff: -u.Diff})
+	}
+	return out, outState, nil
 }
 
 // groupRows returns a group's rows after an epoch: its rows in state plus the changes.

@@ -62,18 +62,7 @@ func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		ep.Stage(o.Out, nil)
 		return nil, nil
 	}
-	delta := Consolidate(append([]Update(nil), in[0]...))
-	byGroup := map[string][]Update{}
-	var order []string
-	state := make([]KeyedUpdate, 0, len(delta))
-	for _, u := range delta {
-		k := string(AppendColumnsKey(nil, u.Row, o.GroupBy))
-		if _, ok := byGroup[k]; !ok {
-			order = append(order, k)
-		}
-		byGroup[k] = append(byGroup[k], u)
-		state = append(state, KeyedUpdate{Key: []byte(k), Row: o.stored(u.Row), Diff: u.Diff})
-	}
+	order, byGroup, state := splitByGroup(in[0], o.GroupBy, o.stored)
 	var out []Update
 	var outState []KeyedUpdate
 	for _, k := range order {
@@ -81,27 +70,8 @@ func (o *TopK) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		if err != nil {
 			return nil, err
 		}
-		next := o.window(rows)
-		prev := map[string]Update{}
-		err = o.Out.Get([]byte(k), func(r Row, c Diff) bool {
-			prev[string(AppendRowKey(nil, r))] = Update{Row: r, Diff: c}
-			return true
-		})
-		if err != nil {
-			return nil, fmt.Errorf("top-k output %s: %w", o.Out.Name(), err)
-		}
-		for _, u := range next {
-			rk := string(AppendRowKey(nil, u.Row))
-			d := u.Diff - prev[rk].Diff
-			delete(prev, rk)
-			if d != 0 {
-				out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: d})
-				outState = append(outState, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: d})
-			}
-		}
-		for _, u := range prev {
-			out = append(out, Update{Row: u.Row, Time: ep.Time, Diff: -u.Diff})
-			outState = append(outState, KeyedUpdate{Key: []byte(k), Row: u.Row, Diff: -u.Diff})
+		if out, outState, err = replaceGroupOutput(ep, o.Out, []byte(k), o.window(rows), out, outState); err != nil {
+			return nil, err
 		}
 	}
 	ep.Stage(o.State, state)

@@ -1,25 +1,9 @@
-import sqlite3
-db = sqlite3.connect(":memory:")
-out = []
-def header(text):
-    out.append("\n".join("# "+l for l in text.strip().splitlines()))
-    out.append("")
-def stmt(sql):
-    db.execute(sql)
-    out.append("statement ok\n"+sql+"\n")
-def fmt(v, t):
-    if v is None: return "NULL"
-    if t == "I": return str(int(v))
-    if t == "T": return "(empty)" if v == "" else str(v)
-    if t == "R": return "%.3f" % v
-def query(types, sql, comment=None):
-    rows = db.execute(sql).fetchall()
-    lines = [[fmt(v, types[i]) for i, v in enumerate(r)] for r in rows]
-    lines.sort()
-    if comment: out.append("\n".join("# "+l for l in comment.strip().splitlines()))
-    body = "\n".join(v for r in lines for v in r)
-    out.append("query %s rowsort\n%s\n----\n%s\n" % (types, sql, body))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sltgen import Script
 
+script = Script()
+header, stmt, query, db = script.header, script.stmt, script.query, script.db
 header("""Correlated subqueries, decorrelated with their domain into joins, reductions and
 anti-joins. In view mode every query is also a materialized view created before the first
 row arrives, so each result is also checked incrementally through the writes before it
@@ -55,4 +39,4 @@ stmt("INSERT INTO emp VALUES (8, 4, NULL, 2), (9, 1, 95, 2)")
 stmt("UPDATE dept SET budget = 0 WHERE id = 2")
 stmt("UPDATE emp SET dept = NULL WHERE id = 7")
 for t, q, c in Q: query(t, q, None)
-print("\n".join(out))
+script.print()

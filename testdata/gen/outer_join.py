@@ -1,22 +1,9 @@
-import sqlite3, sys
-sys.path.insert(0, "/tmp/gen")
-db = sqlite3.connect(":memory:")
-out = []
-def header(text):
-    out.append("\n".join("# "+l for l in text.strip().splitlines())); out.append("")
-def stmt(sql):
-    db.execute(sql); out.append("statement ok\n"+sql+"\n")
-def fmt(v, t):
-    if v is None: return "NULL"
-    if t == "I": return str(int(v))
-    if t == "T": return "(empty)" if v == "" else str(v)
-    if t == "R": return "%.3f" % v
-def query(types, sql, comment=None):
-    rows = db.execute(sql).fetchall()
-    lines = sorted([[fmt(v, types[i]) for i, v in enumerate(r)] for r in rows])
-    if comment: out.append("\n".join("# "+l for l in comment.strip().splitlines()))
-    out.append("query %s rowsort\n%s\n----\n%s\n" % (types, sql, "\n".join(v for r in lines for v in r)))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sltgen import Script
 
+script = Script()
+header, stmt, query, db = script.header, script.stmt, script.query, script.db
 header("""Outer joins (LEFT, RIGHT and FULL): the inner join plus the preserved side's rows that match nothing, padded
 with NULLs. In view mode every query is also a materialized view created before the first
 row arrives, so the last match of a row disappearing (and coming back) is checked
@@ -49,4 +36,4 @@ stmt("INSERT INTO ord VALUES (15, 4, 100)")
 stmt("UPDATE cust SET city = 'rome' WHERE id = 1")
 stmt("DELETE FROM city WHERE country = 'it'")
 for t, q, c in Q: query(t, q, None)
-print("\n".join(out))
+script.print()

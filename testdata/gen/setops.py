@@ -1,23 +1,9 @@
-import sqlite3
-db = sqlite3.connect(":memory:")
-out = []
-def header(text):
-    out.append("\n".join("# "+l for l in text.strip().splitlines())); out.append("")
-def stmt(sql):
-    db.execute(sql); out.append("statement ok\n"+sql+"\n")
-def fmt(v, t):
-    if v is None: return "NULL"
-    if t == "I": return str(int(v))
-    if t == "T": return "(empty)" if v == "" else str(v)
-def query(types, sql, comment=None, expected=None):
-    if expected is None:
-        rows = db.execute(sql).fetchall()
-    else:
-        rows = expected
-    lines = sorted([[fmt(v, types[i]) for i, v in enumerate(r)] for r in rows])
-    if comment: out.append("\n".join("# "+l for l in comment.strip().splitlines()))
-    out.append("query %s rowsort\n%s\n----\n%s\n" % (types, sql, "\n".join(v for r in lines for v in r)))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sltgen import Script
 
+script = Script()
+header, stmt, query, db = script.header, script.stmt, script.query, script.db
 header("""INTERSECT and EXCEPT, with and without ALL, which the engine maintains from per-row
 counts: EXCEPT ALL keeps max(0, a-b) copies, INTERSECT ALL min(a, b); rows compare whole and
 NULLs are equal. In view mode each query is also a materialized view maintained through the
@@ -57,4 +43,4 @@ stmt("INSERT INTO r VALUES (2, 'y'), (NULL, 'z'), (NULL, 'z')")
 stmt("UPDATE l SET a = 3 WHERE a = 1")
 stmt("INSERT INTO l VALUES (3, NULL)")
 queries(False)
-print("\n".join(out))
+script.print()

@@ -1,21 +1,9 @@
-import sqlite3
-db = sqlite3.connect(":memory:")
-out = []
-def header(text):
-    out.append("\n".join("# "+l for l in text.strip().splitlines())); out.append("")
-def stmt(sql):
-    db.execute(sql); out.append("statement ok\n"+sql+"\n")
-def fmt(v, t):
-    if v is None: return "NULL"
-    if t == "I": return str(int(v))
-    if t == "T": return "(empty)" if v == "" else str(v)
-def query(types, sql, comment=None, sort="rowsort"):
-    rows = db.execute(sql).fetchall()
-    lines = [[fmt(v, types[i]) for i, v in enumerate(r)] for r in rows]
-    if sort == "rowsort": lines.sort()
-    if comment: out.append("\n".join("# "+l for l in comment.strip().splitlines()))
-    out.append("query %s %s\n%s\n----\n%s\n" % (types, sort, sql, "\n".join(v for r in lines for v in r)))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sltgen import Script
 
+script = Script()
+header, stmt, query, db = script.header, script.stmt, script.query, script.db
 header("""ORDER BY ... LIMIT maintained as top-k: in views, derived tables and (per domain value)
 correlated subqueries. In view mode every query is also a materialized view created before
 the first row arrives, so rows entering and leaving the top-k are checked incrementally.
@@ -38,4 +26,4 @@ stmt("UPDATE player SET score = 35 WHERE id = 1")
 stmt("DELETE FROM player WHERE team = 'green'")
 stmt("UPDATE player SET team = 'red' WHERE id = 4")
 for t, q, c, s in Q: query(t, q, None, s)
-print("\n".join(out))
+script.print()

@@ -1,19 +1,9 @@
-import sqlite3
-db = sqlite3.connect(":memory:")
-out = []
-def header(text):
-    out.append("\n".join("# "+l for l in text.strip().splitlines())); out.append("")
-def stmt(sql):
-    db.execute(sql); out.append("statement ok\n"+sql+"\n")
-def fmt(v, t):
-    if v is None: return "NULL"
-    if t == "I": return str(int(v))
-    if t == "T": return "(empty)" if v == "" else str(v)
-def query(types, sql, comment=None):
-    rows = db.execute(sql).fetchall()
-    lines = sorted([[fmt(v, types[i]) for i, v in enumerate(r)] for r in rows])
-    if comment: out.append("\n".join("# "+l for l in comment.strip().splitlines()))
-    out.append("query %s rowsort\n%s\n----\n%s\n" % (types, sql, "\n".join(v for r in lines for v in r)))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sltgen import Script
+
+script = Script()
+header, stmt, query, db = script.header, script.stmt, script.query, script.db
 header("""Ranking window functions: ROW_NUMBER(), RANK() and DENSE_RANK() OVER (PARTITION BY ...
 ORDER BY ...), and the top-k per group they express when filtered. A row entering a
 partition renumbers the rows after it; in view mode every query is also a materialized view
@@ -34,4 +24,4 @@ stmt("DELETE FROM p WHERE id = 3")
 stmt("UPDATE p SET team = 'gold' WHERE id = 5")
 stmt("UPDATE p SET score = 40 WHERE id = 6")
 for t, q, c in Q: query(t, q, None)
-print("\n".join(out))
+script.print()
