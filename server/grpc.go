@@ -139,7 +139,9 @@ func (g *GRPC) streamContext(ctx context.Context) (context.Context, context.Canc
 	return ctx, cancel
 }
 
-// authorize checks the bearer token of a call when the server has a password.
+// authorize checks the bearer token of a call when the server has a password. The
+// interceptors that call it also count the call and turn a panic into INTERNAL, so that one
+// call's bug does not take the server down.
 func (g *GRPC) authorize(ctx context.Context) error {
 	if g.cfg.Password == "" {
 		return nil
@@ -154,7 +156,13 @@ func (g *GRPC) authorize(ctx context.Context) error {
 }
 
 func (g *GRPC) authorizeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (res any, err error) {
-	defer func() { g.cfg.Metrics.grpcCall(info.FullMethod, err) }()
+	defer func() {
+		if r := recover(); r != nil {
+			g.log.Error("grpc call panicked", "method", info.FullMethod, "panic", r)
+			res, err = nil, status.Errorf(codes.Internal, "internal error: %v", r)
+		}
+		g.cfg.Metrics.grpcCall(info.FullMethod, err)
+	}()
 	if err := g.authorize(ctx); err != nil {
 		g.bad.Delete(req)
 		return nil, err
@@ -166,7 +174,13 @@ func (g *GRPC) authorizeUnary(ctx context.Context, req any, info *grpc.UnaryServ
 }
 
 func (g *GRPC) authorizeStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) (err error) {
-	defer func() { g.cfg.Metrics.grpcCall(info.FullMethod, err) }()
+	defer func() {
+		if r := recover(); r != nil {
+			g.log.Error("grpc call panicked", "method", info.FullMethod, "panic", r)
+			err = status.Errorf(codes.Internal, "internal error: %v", r)
+		}
+		g.cfg.Metrics.grpcCall(info.FullMethod, err)
+	}()
 	if err := g.authorize(ss.Context()); err != nil {
 		return err
 	}

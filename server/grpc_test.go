@@ -463,3 +463,18 @@ func TestGRPCMetrics(t *testing.T) {
 		t.Errorf("cdc_grpc_auth_failures_total = %v, want 1", got)
 	}
 }
+
+func TestGRPCPanicIsInternal(t *testing.T) {
+	f := startGRPC(t, t.TempDir())
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+grpcTestPassword))
+	_, err := f.g.authorizeUnary(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/x.Y/Z"}, func(context.Context, any) (any, error) {
+		panic("boom")
+	})
+	if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a panicking unary call: %v, want INTERNAL", err)
+	}
+	// The server keeps serving.
+	if _, err := enginepb.NewEngineClient(f.dial(t)).ListModules(authCtx(t), &enginepb.ListModulesRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}
