@@ -90,11 +90,16 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 	for _, c := range conjs {
 		if len(c.refs) == 1 {
 			i := c.refs[0]
-			pred, err := ConvertScalar(&exprScope{s: itemScope(items, []int{i}, outer)}, c.e)
+			sc := itemScope(items, []int{i}, outer)
+			pred, err := ConvertScalar(&exprScope{s: sc}, c.e)
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			items[i].plan = &Filter{Input: items[i].plan, Pred: pred}
+			in := items[i].plan
+			if pos, k, ok := rankBound(sc, c.e); ok {
+				in, _ = limitRanked(in, pos, k)
+			}
+			items[i].plan = &Filter{Input: in, Pred: pred}
 			c.done = true
 		}
 	}

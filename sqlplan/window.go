@@ -2,6 +2,7 @@ package sqlplan
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sqlerr"
@@ -111,4 +112,91 @@ func (p *planner) rankColumn(plan Plan, es *exprScope, w *sqlparser.ArgumentLess
 	r := &Rank{Input: widen(plan, extra), Partition: partition, Order: order, Func: fn, Name: sqlparser.String(w)}
 	es.special[w] = dataflow.Col(width+len(extra), dataflow.KindInt, r.Name)
 	return r, nil
+}
+
+// rankBound recognizes a conjunct that keeps the rows of a column up to k: col <= k,
+// col < k+1, col = k, k >= col, col BETWEEN a AND k.
+func rankBound(sc *scope, e sqlparser.Expr) (int, int64, bool) {
+	colPos := func(x sqlparser.Expr) (int, bool) {
+		c, ok := x.(*sqlparser.ColName)
+		if !ok {
+			return 0, false
+		}
+		sc, err := sc.resolve(c)
+		return sc.pos, err == nil
+	}
+	intLit := func(x sqlparser.Expr) (int64, bool) {
+		l, ok := x.(*sqlparser.Literal)
+		if !ok || l.Type != sqlparser.IntVal {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(l.Val, 10, 64)
+		return n, err == nil && n >= 0
+	}
+	switch c := e.(type) {
+	case *sqlparser.ComparisonExpr:
+		op, left, right := c.Operator, c.Left, c.Right
+		if _, isCol := left.(*sqlparser.ColName); !isCol {
+			left, right = right, left
+			switch op {
+			case sqlparser.GreaterEqualOp:
+				op = sqlparser.LessEqualOp
+			case sqlparser.GreaterThanOp:
+				op = sqlparser.LessThanOp
+			}
+		}
+		pos, ok := colPos(left)
+		k, kok := intLit(right)
+		if !ok || !kok {
+			return 0, 0, false
+		}
+		switch op {
+		case sqlparser.LessEqualOp, sqlparser.EqualOp:
+			return pos, k, true
+		case sqlparser.LessThanOp:
+			return pos, k - 1, k > 0
+		}
+	case *sqlparser.BetweenExpr:
+		pos, ok := colPos(c.Left)
+		k, kok := intLit(c.To)
+		if ok && kok && c.IsBetween {
+			return pos, k, true
+		}
+	}
+	return 0, 0, false
+}
+
+// limitRanked bounds, under a filter that keeps row numbers up to k of column pos, the
+// ROW_NUMBER() that computes the column: only a partition's first k rows in its order need a
+// number, so a top-k goes under the numbering, which then touches k rows per partition
+// instead of all of them. It reports whether it found one.
+func limitRanked(p Plan, pos int, k int64) (Plan, bool) {
+	switch n := p.(type) {
+	case *Project:
+		c, ok := dataflow.ColumnOf(n.Exprs[pos])
+		if !ok {
+			return p, false
+		}
+		in, ok := limitRanked(n.Input, c, k)
+		if !ok {
+			return p, false
+		}
+		return &Project{Input: in, Exprs: n.Exprs, Cols: n.Cols}, true
+	case *Filter:
+		in, ok := limitRanked(n.Input, pos, k)
+		if !ok {
+			return p, false
+		}
+		return &Filter{Input: in, Pred: n.Pred}, true
+	case *Rank:
+		if n.Func != dataflow.RowNumber || pos != len(n.Input.Columns()) {
+			return p, false
+		}
+		if _, bounded := n.Input.(*TopK); bounded {
+			return p, false
+		}
+		top := &TopK{Input: n.Input, GroupBy: n.Partition, Order: n.Order, Limit: k}
+		return &Rank{Input: top, Partition: n.Partition, Order: n.Order, Func: n.Func, Name: n.Name}, true
+	}
+	return p, false
 }

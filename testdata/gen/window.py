@@ -16,6 +16,9 @@ Q = [
  ("III", "SELECT id, RANK() OVER (ORDER BY score DESC), DENSE_RANK() OVER (PARTITION BY team ORDER BY score) FROM p", "Ties share a rank; NULL sorts last descending, first ascending."),
  ("IT", "SELECT id, team FROM (SELECT id, team, ROW_NUMBER() OVER (PARTITION BY team ORDER BY score DESC, id) AS rn FROM p) AS x WHERE rn <= 2", "The two best of each team."),
  ("TII", "SELECT team, count(*), RANK() OVER (ORDER BY count(*) DESC) FROM p GROUP BY team", "After GROUP BY."),
+ ("II", "SELECT id, rn FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY team ORDER BY id DESC) AS rn FROM p) AS x WHERE 1 >= rn", "A bound on ROW_NUMBER() puts a top-k under the numbering: written any way round."),
+ ("II", "SELECT id, rn FROM (SELECT id, team, ROW_NUMBER() OVER (ORDER BY score, id) AS rn FROM p) AS x WHERE rn BETWEEN 2 AND 3 AND team <> 'gold'", None),
+ ("II", "SELECT id, r FROM (SELECT id, RANK() OVER (ORDER BY score DESC) AS r FROM p) AS x WHERE r < 3", "RANK() keeps its ties: no top-k under it."),
 ]
 for t, q, c in Q: query(t, q, c)
 header("Rows enter, leave and move between partitions.")
