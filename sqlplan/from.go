@@ -383,6 +383,17 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 		if strings.EqualFold(name, "dual") && e.Qualifier.IsEmpty() {
 			return fromItem{plan: &Values{Rows: []dataflow.Row{{}}}}, nil
 		}
+		if e.Qualifier.IsEmpty() {
+			if c, ok, err := p.planCTE(name); ok || err != nil {
+				if err != nil {
+					return it, err
+				}
+				if !t.As.IsEmpty() {
+					c.alias = t.As.String()
+				}
+				return c, nil
+			}
+		}
 		rel, err := p.cat.Relation(name)
 		if err != nil {
 			return it, err

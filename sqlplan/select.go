@@ -65,6 +65,8 @@ type planner struct {
 	// domain, when set, is the first FROM item of the next SELECT planned: the domain of
 	// the correlated subquery being decorrelated.
 	domain *fromItem
+	// ctes are the common table expressions in scope, innermost WITH last.
+	ctes []map[string]cteEntry
 	// fromOrder is set by joinItems to the order of a FROM clause of one relation that has
 	// one (see Relation.Order), else nil.
 	fromOrder []SortKey
@@ -83,9 +85,11 @@ func (p *planner) planStatement(stmt sqlparser.TableStatement, outer *scope) (*Q
 // planSelect plans FROM and WHERE (with join ordering), subqueries, aggregation, the select
 // list, DISTINCT, ORDER BY and LIMIT, in that order.
 func (p *planner) planSelect(sel *sqlparser.Select, outer *scope) (*Query, error) {
-	if sel.With != nil {
-		return nil, sqlerr.New(sqlerr.NotSupported, "WITH is not supported yet")
+	pop, err := p.pushWith(sel.With)
+	if err != nil {
+		return nil, err
 	}
+	defer pop()
 	if sel.Into != nil {
 		return nil, sqlerr.New(sqlerr.NotSupported, "SELECT ... INTO is not supported")
 	}

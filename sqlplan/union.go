@@ -12,9 +12,11 @@ import (
 // planUnion plans UNION [ALL]: both sides are converted to common column kinds, concatenated,
 // and made distinct unless ALL; ORDER BY and LIMIT apply to the union's result.
 func (p *planner) planUnion(u *sqlparser.Union, outer *scope) (*Query, error) {
-	if u.With != nil {
-		return nil, sqlerr.New(sqlerr.NotSupported, "WITH is not supported yet")
+	pop, err := p.pushWith(u.With)
+	if err != nil {
+		return nil, err
 	}
+	defer pop()
 	setOp, right, marked := setOpOf(u.Right)
 	if !marked {
 		right = u.Right
