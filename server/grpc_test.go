@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
@@ -476,5 +477,44 @@ func TestGRPCPanicIsInternal(t *testing.T) {
 	// The server keeps serving.
 	if _, err := enginepb.NewEngineClient(f.dial(t)).ListModules(authCtx(t), &enginepb.ListModulesRequest{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestGRPCWriteIsAllOrNothing(t *testing.T) {
+	f := startGRPC(t, t.TempDir())
+	conn := f.dial(t)
+	loadChat(t, conn)
+	c := chatClient{conn: conn, fd: chatDescriptors(t)}
+	ctx := authCtx(t)
+	// Two good messages, then bytes that do not decode, on one client stream: the call
+	// fails and neither message is stored.
+	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, "/chatpb.ChatService/SendMessage", grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*dynamicpb.Message{c.chatMessage("ann", "general", "one"), c.chatMessage("bob", "general", "two")} {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.SendMsg(&rawFrame{b: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.SendMsg(&rawFrame{b: []byte{0xff}}); err != nil {
+		t.Fatal(err)
+	}
+	stream.CloseSend()
+	if err := stream.RecvMsg(&rawFrame{}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("a stream with malformed bytes: %v, want INVALID_ARGUMENT", err)
+	}
+	sess := f.e.NewSession()
+	defer sess.Close()
+	res, err := sess.Exec(ctx, "SELECT COUNT(*) FROM chat_message")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Rows[0][0].Int(); n != 0 {
+		t.Fatalf("%d messages stored from a failed call, want 0", n)
 	}
 }
