@@ -51,12 +51,6 @@ type Aggregate struct {
 	// Separator is GROUP_CONCAT's SEPARATOR, used as is (the planner supplies MySQL's
 	// default ",").
 	Separator string
-	// All is set on a GROUP_CONCAT without DISTINCT: each value appears as many times as it
-	// occurs. A GROUP_CONCAT reads the group's distinct values with their counts from its
-	// Values arrangement either way, and ignores Distinct; the planner sets Distinct on every
-	// GROUP_CONCAT so that a lowering that allocates Values for DISTINCT aggregates gives it
-	// one.
-	All bool
 }
 
 // ResultKind is the kind of the aggregate's values.

@@ -41,9 +41,9 @@ func newReduce(groupBy []int, aggs ...Aggregate) *Reduce {
 // Input rows are (group, value, position).
 func TestReduceGroupConcatRetraction(t *testing.T) {
 	red := newReduce([]int{0},
-		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, Separator: "|", All: true, Distinct: true},
+		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, Separator: "|"},
 		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, Separator: "|", Distinct: true},
-		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, Separator: "|", All: true, Distinct: true,
+		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, Separator: "|",
 			Order: []OrderKey{{Col: 2, Desc: true}}},
 		Aggregate{Func: AggCountStar})
 	h := &harness{t: t, op: red}
@@ -75,9 +75,9 @@ func TestReduceGroupConcatRetraction(t *testing.T) {
 // (group, name, n).
 func TestReduceGroupConcatArgsAndMixedOrder(t *testing.T) {
 	red := newReduce([]int{0},
-		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, More: []int{2}, Separator: ";", All: true, Distinct: true,
+		Aggregate{Func: AggGroupConcat, Arg: 1, ArgKind: KindString, More: []int{2}, Separator: ";",
 			Order: []OrderKey{{Col: 1}, {Col: 2, Desc: true}}},
-		Aggregate{Func: AggGroupConcat, Arg: 2, ArgKind: KindInt, Separator: "", All: true, Distinct: true},
+		Aggregate{Func: AggGroupConcat, Arg: 2, ArgKind: KindInt, Separator: ""},
 		Aggregate{Func: AggCount, Arg: 1, ArgKind: KindString, More: []int{2}, Distinct: true})
 	h := &harness{t: t, op: red}
 	expect(t, h.step(false, []Update{mixed(1, 1, "x", 1), mixed(1, 1, "x", 3), mixed(1, 1, "y", 2), mixed(1, 1, "x", nil),
@@ -89,7 +89,7 @@ func TestReduceGroupConcatArgsAndMixedOrder(t *testing.T) {
 }
 
 func TestReduceGroupConcatTruncation(t *testing.T) {
-	red := newReduce(nil, Aggregate{Func: AggGroupConcat, Arg: 0, ArgKind: KindString, Separator: ",", All: true, Distinct: true})
+	red := newReduce(nil, Aggregate{Func: AggGroupConcat, Arg: 0, ArgKind: KindString, Separator: ","})
 	h := &harness{t: t, op: red}
 	// Four values of 300 bytes (150 two-byte characters): 1203 bytes, cut at 1024 would split
 	// a character of the fourth value, so the result has 1023 bytes.
@@ -193,7 +193,7 @@ func TestReduceVariances(t *testing.T) {
 }
 
 func TestReduceNewAggregatesGlobalOverEmptyInput(t *testing.T) {
-	red := newReduce(nil, Aggregate{Func: AggGroupConcat, Arg: 0, ArgKind: KindInt, Separator: ",", All: true, Distinct: true},
+	red := newReduce(nil, Aggregate{Func: AggGroupConcat, Arg: 0, ArgKind: KindInt, Separator: ","},
 		Aggregate{Func: AggBitAnd, Arg: 0, ArgKind: KindInt}, Aggregate{Func: AggBitOr, Arg: 0, ArgKind: KindInt},
 		Aggregate{Func: AggStddevSamp, Arg: 0, ArgKind: KindInt},
 		Aggregate{Func: AggCount, Arg: 0, ArgKind: KindInt, More: []int{0}, Distinct: true})
@@ -205,7 +205,7 @@ func TestReduceNewAggregatesGlobalOverEmptyInput(t *testing.T) {
 
 func TestAggregatesStringNewAggregates(t *testing.T) {
 	got := AggregatesString([]Aggregate{
-		{Func: AggGroupConcat, Arg: 1, More: []int{2}, Separator: ";", All: true, Distinct: true, Order: []OrderKey{{Col: 3, Desc: true}}},
+		{Func: AggGroupConcat, Arg: 1, More: []int{2}, Separator: ";", Order: []OrderKey{{Col: 3, Desc: true}}},
 		{Func: AggGroupConcat, Arg: 1, Separator: ",", Distinct: true},
 		{Func: AggCount, Arg: 1, More: []int{2}, Distinct: true},
 		{Func: AggBitXor, Arg: 4}, {Func: AggVarSamp, Arg: 5}})

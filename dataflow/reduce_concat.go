@@ -93,7 +93,7 @@ func (o *Reduce) concat(arr Arrangement, a Aggregate, key []byte, deltas []*valu
 			return
 		}
 		reps := Diff(1)
-		if a.All {
+		if !a.Distinct {
 			reps = count
 		}
 		for ; reps > 0; reps-- {
@@ -240,7 +240,7 @@ func argsString(a Aggregate) string {
 func groupConcatString(a Aggregate) string {
 	var sb strings.Builder
 	sb.WriteString("group_concat(")
-	if !a.All {
+	if a.Distinct {
 		sb.WriteString("distinct ")
 	}
 	sb.WriteString(argsString(a))

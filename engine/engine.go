@@ -43,9 +43,10 @@ type Engine struct {
 	stop       context.CancelFunc
 	bgCtx      context.Context
 	background sync.WaitGroup
-	sinks      map[string]*sink   // by lower-case name
-	modules    map[string]*module // by lower-case name
-	lsnWake    chan struct{}      // closed when the LSN advances (WaitLSN)
+	sinks      map[string]*sink        // by lower-case name
+	modules    map[string]*module      // by lower-case name
+	methods    map[string]moduleMethod // the modules' methods by gRPC path
+	lsnWake    chan struct{}           // closed when the LSN advances (WaitLSN)
 
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry

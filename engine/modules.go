@@ -174,6 +174,7 @@ func (e *Engine) createModule(tx *sources.Txn, st *sqlplan.CreateModule, mod *mo
 			}
 		}
 		e.modules[key] = m
+		e.indexMethods()
 	}, nil
 }
 
@@ -409,6 +410,7 @@ func (e *Engine) dropModule(tx *sources.Txn, st *sqlplan.DropModule) (*Result, f
 			}
 		}
 		delete(e.modules, key)
+		e.indexMethods()
 	}, nil
 }
 
@@ -429,16 +431,27 @@ func (e *Engine) Modules() []*modules.Module {
 func (e *Engine) ModuleMethod(path string) (*modules.Module, *modules.Method, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	m, ok := e.methods[path]
+	return m.mod, m.method, ok
+}
+
+// moduleMethod is a method of a loaded module.
+type moduleMethod struct {
+	mod    *modules.Module
+	method *modules.Method
+}
+
+// indexMethods rebuilds the index of the loaded modules' methods by gRPC path, after the
+// modules changed. Called with e.mu held.
+func (e *Engine) indexMethods() {
+	e.methods = map[string]moduleMethod{}
 	for _, m := range e.modules {
 		for _, svc := range m.mod.Services {
 			for _, meth := range svc.Methods {
-				if meth.Path == path {
-					return m.mod, meth, true
-				}
+				e.methods[meth.Path] = moduleMethod{mod: m.mod, method: meth}
 			}
 		}
 	}
-	return nil, nil, false
 }
 
 // LoadModule compiles and creates a module, or replaces it if replace is set (see CREATE OR

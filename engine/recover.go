@@ -167,6 +167,7 @@ func (e *Engine) recover(ctx context.Context) error {
 			return fmt.Errorf("catalog entry %s has unknown kind %q", ent.Name, ent.Kind)
 		}
 	}
+	e.indexMethods()
 	if err := e.collectGarbage(); err != nil {
 		return err
 	}

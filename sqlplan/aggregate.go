@@ -91,7 +91,7 @@ func (p *planner) aggregate(plan Plan, es *exprScope, sel *sqlparser.Select, agg
 			argCols = append(argCols, c)
 		}
 		for _, o := range order {
-			c, err := groupConcatOrderColumn(o.Expr, args, argCols, spec.All, column)
+			c, err := groupConcatOrderColumn(o.Expr, args, argCols, !spec.Distinct, column)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -226,9 +226,7 @@ func aggregateSpec(a sqlparser.AggrFunc) (dataflow.Aggregate, []sqlparser.Expr, 
 		if f.Limit != nil {
 			return dataflow.Aggregate{}, nil, nil, sqlerr.New(sqlerr.NotSupported, "GROUP_CONCAT with LIMIT is not supported yet")
 		}
-		// Distinct is set on every GROUP_CONCAT (it always keeps its values); All says
-		// whether duplicates are kept. See dataflow.Aggregate.
-		spec := dataflow.Aggregate{Func: dataflow.AggGroupConcat, Distinct: true, All: !f.Distinct,
+		spec := dataflow.Aggregate{Func: dataflow.AggGroupConcat, Distinct: f.Distinct,
 			Separator: groupConcatSeparator(f.Separator)}
 		return spec, f.Exprs, f.OrderBy, nil
 	case *sqlparser.BitAnd:

@@ -12,7 +12,7 @@ const fullJoinMarker = "/* cdc:full_join */"
 
 // rewriteFullJoins rewrites the FULL JOINs of sql, at any depth.
 func rewriteFullJoins(sql string) (string, error) {
-	if !strings.Contains(strings.ToLower(sql), "full") {
+	if !containsFold(sql, "full") {
 		return sql, nil
 	}
 	toks, err := scanTokens(sql)

@@ -106,8 +106,7 @@ func rewriteGrammar(sql string) (string, error) {
 
 // rewriteSetOps rewrites the INTERSECT and EXCEPT operations of sql, at any depth.
 func rewriteSetOps(sql string) (string, error) {
-	lower := strings.ToLower(sql)
-	if !strings.Contains(lower, "intersect") && !strings.Contains(lower, "except") {
+	if !containsFold(sql, "intersect") && !containsFold(sql, "except") {
 		return sql, nil
 	}
 	n := 0
@@ -268,3 +267,18 @@ func (p *Threshold) Children() []Plan { return []Plan{p.Input} }
 
 // Describe names the node.
 func (p *Threshold) Describe() string { return "Threshold" }
+
+// containsFold reports whether s contains the lower-case ASCII word w in any case, without
+// copying s: every statement is checked before it is parsed.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for j < len(w) && s[i+j]|0x20 == w[j] {
+			j++
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
+}
