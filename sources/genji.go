@@ -119,6 +119,11 @@ func (s *Store) init() error {
 		return err
 	}
 	s.lastLSN = last
+	if namespaceCheck {
+		if err := checkNamespaces(tx); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
 }
 
