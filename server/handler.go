@@ -52,8 +52,13 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 	}
 }
 
-// ConnectionReady gives an authenticated connection its engine session.
+// ConnectionReady gives an authenticated connection its engine session and clears the
+// handshake deadline the listener set (GetRawConn is the listener's connection: the
+// vitess listener is configured without read and write timeouts, which would wrap it).
 func (h *handler) ConnectionReady(c *mysql.Conn) {
+	if err := c.GetRawConn().SetDeadline(time.Time{}); err != nil {
+		h.log.Debug("mysql: clear handshake deadline", "conn", c.ConnectionID, "err", err)
+	}
 	h.session(c)
 	h.log.Debug("mysql connection ready", "conn", c.ConnectionID, "remote", c.RemoteAddr().String(), "user", c.User)
 }

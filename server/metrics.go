@@ -27,6 +27,9 @@ type Metrics struct {
 	reg          *prometheus.Registry
 	epochs       *prometheus.HistogramVec
 	authFailures prometheus.Counter
+	// The MySQL port's listener (listener.go).
+	acceptErrors, connsRefused prometheus.Counter
+	health                     healthChecks
 	// gRPC calls (GRPC).
 	grpcCalls        *prometheus.CounterVec
 	grpcAuthFailures prometheus.Counter
@@ -51,6 +54,11 @@ func NewMetrics() *Metrics {
 			Help: "MySQL protocol logins rejected for a wrong user or password.",
 		}),
 	}
+	m.acceptErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_mysql_accept_errors_total",
+		Help: "Failed accepts on the MySQL port (descriptors exhausted, aborted connections), each retried."})
+	m.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_mysql_connections_refused_total",
+		Help: "MySQL connections refused with ER_CON_COUNT_ERROR because max_connections were open."})
+	m.reg.MustRegister(m.acceptErrors, m.connsRefused)
 	m.eventsReceived = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_s3_events_received_total",
 		Help: "Object events received from bucket notifications."})
 	m.eventsDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_s3_events_dropped_total",
@@ -109,14 +117,25 @@ func (m *Metrics) authFailed() {
 	}
 }
 
-// Handler serves /metrics (Prometheus text format) and /healthz.
+// acceptFailed counts a failed accept on the MySQL port; nil-safe.
+func (m *Metrics) acceptFailed() {
+	if m != nil {
+		m.acceptErrors.Inc()
+	}
+}
+
+// connRefused counts a MySQL connection refused above max_connections; nil-safe.
+func (m *Metrics) connRefused() {
+	if m != nil {
+		m.connsRefused.Inc()
+	}
+}
+
+// Handler serves /metrics (Prometheus text format) and /healthz (health.go).
 func (m *Metrics) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("/healthz", m.health.serveHTTP)
 	if m.webhook != nil {
 		mux.Handle("/webhooks/s3", m.webhook)
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vitess.io/vitess/go/mysql"
@@ -26,7 +28,12 @@ type Config struct {
 	Logger *slog.Logger
 	// ShutdownTimeout bounds how long Serve waits for connections to end (default 10s).
 	ShutdownTimeout time.Duration
-	// Metrics, if set, counts rejected logins.
+	// MaxConnections bounds the open connections, authenticated or not (default 1000): one
+	// more is answered ER_CON_COUNT_ERROR (1040, Too many connections) and closed.
+	MaxConnections int
+	// HandshakeTimeout is how long a connection has to log in before it is closed (default 10s).
+	HandshakeTimeout time.Duration
+	// Metrics, if set, counts rejected logins, failed accepts and refused connections.
 	Metrics *Metrics
 }
 
@@ -36,7 +43,11 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	listener *mysql.Listener
+	ln       *listener // the net.Listener under vitess's accept loop
 	h        *handler
+	// stopping is set when Serve begins its shutdown; acceptEnded when vitess's accept loop
+	// has returned.
+	stopping, acceptEnded atomic.Bool
 }
 
 // New listens on cfg.Addr; call Serve to accept connections.
@@ -50,6 +61,12 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 1000
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -58,13 +75,23 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: vitess environment: %w", err)
 	}
-	h := newHandler(e, env, log)
-	l, err := mysql.NewListener("tcp", cfg.Addr, newAuth(cfg.User, cfg.Password, cfg.Metrics.authFailed), h, 0, 0, false, false, time.Minute, 0, false)
+	// vitess sets keep-alive only on a *net.TCPConn, which it no longer sees: the accepted
+	// connections get it from the ListenConfig.
+	tcp, err := (&net.ListenConfig{KeepAlive: time.Minute}).Listen(context.Background(), "tcp", cfg.Addr)
 	if err != nil {
-		h.cancel()
 		return nil, fmt.Errorf("server: listen on %s: %w", cfg.Addr, err)
 	}
-	return &Server{e: e, cfg: cfg, log: log, listener: l, h: h}, nil
+	ln := newListener(tcp, cfg.MaxConnections, cfg.HandshakeTimeout, log, cfg.Metrics)
+	h := newHandler(e, env, log)
+	// No read or write timeouts: vitess would wrap each connection, and the handler clears
+	// the handshake deadline on the connection GetRawConn returns.
+	l, err := mysql.NewFromListener(ln, newAuth(cfg.User, cfg.Password, cfg.Metrics.authFailed), h, 0, 0, false, false, 0, 0, false)
+	if err != nil {
+		h.cancel()
+		_ = ln.Close()
+		return nil, fmt.Errorf("server: mysql listener on %s: %w", cfg.Addr, err)
+	}
+	return &Server{e: e, cfg: cfg, log: log, listener: l, ln: ln, h: h}, nil
 }
 
 // Addr is the address the server listens on (with the real port when Addr asked for port 0).
@@ -78,15 +105,33 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() {
 		defer close(accepting)
 		s.listener.Accept()
+		s.acceptEnded.Store(true)
+		if !s.stopping.Load() {
+			s.log.Error("mysql server: accept loop ended without a shutdown; no new connections are served", "addr", s.Addr())
+		}
 	}()
 	<-ctx.Done()
 	s.log.Info("mysql server shutting down", "addr", s.Addr())
+	s.stopping.Store(true)
 	s.listener.Shutdown()
 	<-accepting
 	if !s.h.shutdown(s.cfg.ShutdownTimeout) {
 		s.log.Warn("mysql server: connections still open after shutdown timeout", "timeout", s.cfg.ShutdownTimeout)
 	}
 	return nil
+}
+
+// Healthy reports why the MySQL port does not serve new connections: its accept loop ended
+// without a shutdown, or accepts have been failing for seconds (descriptors exhausted); nil
+// otherwise, and from the start of a shutdown. It is a check for Metrics.AddHealthCheck.
+func (s *Server) Healthy() error {
+	if s.stopping.Load() {
+		return nil
+	}
+	if s.acceptEnded.Load() {
+		return errors.New("the accept loop ended")
+	}
+	return s.ln.health(time.Now())
 }
 
 // conns tracks open connections so that shutdown can close them and wait for them.

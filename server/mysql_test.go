@@ -24,18 +24,49 @@ func startServer(t *testing.T, password string) string {
 // startServerFull is startServer returning the server.
 func startServerFull(t *testing.T, password string) *Server {
 	t.Helper()
+	srv := newTestServer(t, Config{Password: password})
+	serveInTest(t, srv)
+	return srv
+}
+
+// newTestServer creates a server on a free port of 127.0.0.1 over an in-memory engine, with
+// cfg's other settings (user root and discarded logs unless set); cleanup closes the
+// listener (if Serve never ran) and the engine, after the cleanup serveInTest registers.
+func newTestServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	e, err := engine.Open(ctx, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := New(e, Config{Addr: "127.0.0.1:0", User: "root", Password: password, Logger: log, ShutdownTimeout: 5 * time.Second})
+	cfg.Addr = "127.0.0.1:0"
+	if cfg.User == "" {
+		cfg.User = "root"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 5 * time.Second
+	}
+	srv, err := New(e, cfg)
 	if err != nil {
 		e.Close()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		srv.listener.Close()
+		if err := e.Close(); err != nil {
+			t.Errorf("engine close: %v", err)
+		}
+	})
+	return srv
+}
+
+// serveInTest runs srv.Serve until cleanup, which checks that it returns.
+func serveInTest(t *testing.T, srv *Server) {
+	t.Helper()
 	serveCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(serveCtx) }()
@@ -49,11 +80,7 @@ func startServerFull(t *testing.T, password string) *Server {
 		case <-time.After(10 * time.Second):
 			t.Errorf("Serve did not return after shutdown")
 		}
-		if err := e.Close(); err != nil {
-			t.Errorf("engine close: %v", err)
-		}
 	})
-	return srv
 }
 
 // openConns counts the server's open connections.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/cdc-dev/cdc/engine"
 	"github.com/cdc-dev/cdc/server"
@@ -20,6 +21,8 @@ func runServe(args []string) int {
 	addr := fs.String("mysql-addr", "127.0.0.1:3306", "MySQL protocol listen address")
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:6877", "gRPC listen address (the cdc.v1.Engine service, modules, reflection, health); empty for none")
 	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
+	maxConns := fs.Int("max-connections", 1000, "MySQL connections open at once, logged in or not; one more gets ERROR 1040 (Too many connections)")
+	handshakeTimeout := fs.Duration("handshake-timeout", 10*time.Second, "time a MySQL connection has to log in before it is closed")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
 	password := fs.String("password", os.Getenv("CDC_PASSWORD"), "MySQL password (default: $CDC_PASSWORD, else empty)")
 	webhookToken := fs.String("s3-webhook-token", os.Getenv("CDC_S3_WEBHOOK_TOKEN"), "bearer token bucket notifications must carry on POST /webhooks/s3 of the HTTP address (default: $CDC_S3_WEBHOOK_TOKEN; empty refuses them)")
@@ -57,12 +60,14 @@ func runServe(args []string) int {
 		_ = e.Close()
 		return 1
 	}
-	srv, err := server.New(e, server.Config{Addr: *addr, User: *user, Password: *password, Logger: log, Metrics: metrics})
+	srv, err := server.New(e, server.Config{Addr: *addr, User: *user, Password: *password, Logger: log, Metrics: metrics,
+		MaxConnections: *maxConns, HandshakeTimeout: *handshakeTimeout})
 	if err != nil {
 		log.Error("start mysql server", "err", err)
 		_ = e.Close()
 		return 1
 	}
+	metrics.AddHealthCheck("mysql", srv.Healthy)
 	var grpcDone chan error
 	if *grpcAddr != "" {
 		gs, err := server.NewGRPC(e, server.GRPCConfig{Addr: *grpcAddr, Password: *password, Logger: log, Metrics: metrics})
