@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
 	"github.com/cdc-dev/cdc/sources"
@@ -47,8 +49,10 @@ func (t *table) relation(alias string) *sqlplan.Relation {
 	return &sqlplan.Relation{Name: alias, Columns: cols}
 }
 
-// record adds a row change to the transaction: its dataflow update and its change event.
-func (t *txnState) record(tb *table, op changelogpb.ChangeEvent_Op, key []byte, before, after dataflow.Row) {
+// record adds a row change to the transaction: its dataflow update and its change event,
+// whose change-log bytes count against the transaction's size bound (it fails with
+// sources.IsTxnTooLarge when they would pass it; the statement is then undone).
+func (t *txnState) record(tb *table, op changelogpb.ChangeEvent_Op, key []byte, before, after dataflow.Row) error {
 	src := tableSource(tb.schema.Name)
 	ev := &changelogpb.ChangeEvent{Table: tb.schema.Name, Op: op, Key: key}
 	if before != nil {
@@ -60,6 +64,8 @@ func (t *txnState) record(tb *table, op changelogpb.ChangeEvent_Op, key []byte, 
 		ev.After = sources.EncodeRow(after)
 	}
 	t.events = append(t.events, ev)
+	// The event's bytes, its field tag and length in the Transaction record.
+	return t.gtx.ChargeLog(int64(proto.Size(ev)) + 6)
 }
 
 // insert runs INSERT ... VALUES and INSERT ... SELECT, and REPLACE, which first deletes the
@@ -137,7 +143,7 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 	for _, c := range cols {
 		provided[c] = true
 	}
-	var affected int64
+	rows := make([]dataflow.Row, 0, len(values))
 	for n, vals := range values {
 		row := make(dataflow.Row, len(tb.schema.Columns))
 		for i, c := range tb.schema.Columns {
@@ -154,6 +160,13 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 		if err := tb.coerceRow(row, n+1); err != nil {
 			return 0, err
 		}
+		rows = append(rows, row)
+	}
+	if err := t.gtx.CheckInserts(tb.schema, rows); err != nil {
+		return 0, err
+	}
+	var affected int64
+	for _, row := range rows {
 		if replace && len(tb.schema.PrimaryKey) > 0 {
 			k := dataflow.AppendColumnsKey(nil, row, tb.schema.PrimaryKey)
 			old, found, err := t.gtx.Get(tb.schema, k)
@@ -165,7 +178,9 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 					return 0, err
 				}
 				*undo = append(*undo, undoEntry{schema: tb.schema, restore: old})
-				t.record(tb, changelogpb.ChangeEvent_DELETE, k, old, nil)
+				if err := t.record(tb, changelogpb.ChangeEvent_DELETE, k, old, nil); err != nil {
+					return 0, err
+				}
 				affected++
 			}
 		}
@@ -174,7 +189,9 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 			return 0, err
 		}
 		*undo = append(*undo, undoEntry{schema: tb.schema, key: key})
-		t.record(tb, changelogpb.ChangeEvent_INSERT, key, nil, row)
+		if err := t.record(tb, changelogpb.ChangeEvent_INSERT, key, nil, row); err != nil {
+			return 0, err
+		}
 		affected++
 	}
 	return affected, nil
@@ -375,7 +392,9 @@ func (s *Session) update(t *txnState, st *sqlparser.Update, undo *[]undoEntry) (
 			return 0, err
 		}
 		*undo = append(*undo, undoEntry{schema: tb.schema, key: newKey, restore: r.row})
-		t.record(tb, changelogpb.ChangeEvent_UPDATE, newKey, r.row, next)
+		if err := t.record(tb, changelogpb.ChangeEvent_UPDATE, newKey, r.row, next); err != nil {
+			return 0, err
+		}
 		n++
 	}
 	return n, nil
@@ -399,7 +418,9 @@ func (s *Session) delete(t *txnState, st *sqlparser.Delete, undo *[]undoEntry) (
 			return 0, err
 		}
 		*undo = append(*undo, undoEntry{schema: tb.schema, restore: r.row})
-		t.record(tb, changelogpb.ChangeEvent_DELETE, r.key, r.row, nil)
+		if err := t.record(tb, changelogpb.ChangeEvent_DELETE, r.key, r.row, nil); err != nil {
+			return 0, err
+		}
 	}
 	return int64(len(rows)), nil
 }

@@ -559,7 +559,9 @@ func writeModuleRow(tx *txnState, t *table, mode modules.WriteMode, row dataflow
 		if err := tx.gtx.Delete(t.schema, key); err != nil {
 			return 0, err
 		}
-		tx.record(t, changelogpb.ChangeEvent_DELETE, key, old, nil)
+		if err := tx.record(t, changelogpb.ChangeEvent_DELETE, key, old, nil); err != nil {
+			return 0, err
+		}
 	case found: // upsert of an existing key
 		if dataflow.CompareRows(old, row) == 0 {
 			return 0, nil
@@ -568,13 +570,17 @@ func writeModuleRow(tx *txnState, t *table, mode modules.WriteMode, row dataflow
 		if err != nil {
 			return 0, err
 		}
-		tx.record(t, changelogpb.ChangeEvent_UPDATE, newKey, old, row)
+		if err := tx.record(t, changelogpb.ChangeEvent_UPDATE, newKey, old, row); err != nil {
+			return 0, err
+		}
 	default:
 		k, err := tx.gtx.Insert(t.schema, row)
 		if err != nil {
 			return 0, err
 		}
-		tx.record(t, changelogpb.ChangeEvent_INSERT, k, nil, row)
+		if err := tx.record(t, changelogpb.ChangeEvent_INSERT, k, nil, row); err != nil {
+			return 0, err
+		}
 	}
 	return 1, nil
 }

@@ -294,7 +294,9 @@ func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes 
 				if err := tx.gtx.Delete(t.schema, key); err != nil {
 					return 0, err
 				}
-				tx.record(t, changelogpb.ChangeEvent_DELETE, key, old, nil)
+				if err := tx.record(t, changelogpb.ChangeEvent_DELETE, key, old, nil); err != nil {
+					return 0, err
+				}
 			case c.Deleted:
 				continue
 			case found:
@@ -306,14 +308,18 @@ func (e *Engine) applyObjectChanges(ctx context.Context, source string, changes 
 				if err != nil {
 					return 0, err
 				}
-				tx.record(t, changelogpb.ChangeEvent_UPDATE, newKey, old, row)
+				if err := tx.record(t, changelogpb.ChangeEvent_UPDATE, newKey, old, row); err != nil {
+					return 0, err
+				}
 			default:
 				row := c.row(t.source.content)
 				k, err := tx.gtx.Insert(t.schema, row)
 				if err != nil {
 					return 0, err
 				}
-				tx.record(t, changelogpb.ChangeEvent_INSERT, k, nil, row)
+				if err := tx.record(t, changelogpb.ChangeEvent_INSERT, k, nil, row); err != nil {
+					return 0, err
+				}
 			}
 			n++
 		}

@@ -19,7 +19,11 @@ type Session struct {
 	txn *txnState
 	// explicit is set between BEGIN and COMMIT/ROLLBACK.
 	explicit bool
-	closed   bool
+	// aborted is why the engine rolled back the explicit transaction (a failed statement
+	// that could not be undone, an internal error): until the client's ROLLBACK or COMMIT,
+	// every statement fails with it, so that nothing runs as if the transaction were open.
+	aborted error
+	closed  bool
 }
 
 // txnState is an open write transaction: the Genji transaction, the changes made so far
@@ -77,8 +81,9 @@ func (s *Session) Close() {
 	}
 }
 
-// InTransaction reports whether BEGIN was run without COMMIT or ROLLBACK yet.
-func (s *Session) InTransaction() bool { return s.explicit }
+// InTransaction reports whether BEGIN was run without COMMIT or ROLLBACK yet (an aborted
+// transaction counts until the client ends it).
+func (s *Session) InTransaction() bool { return s.explicit || s.aborted != nil }
 
 // Exec runs one SQL statement. Errors are *sqlerr.Error values with MySQL codes; a failed
 // statement changes nothing (inside BEGIN ... COMMIT it leaves the transaction as it was).
@@ -87,8 +92,14 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 		if r := recover(); r != nil {
 			err = sqlerr.New(sqlerr.Unknown, "internal error: %v", r)
 			res = nil
-			if s.txn != nil && !s.explicit {
-				s.rollback()
+			if s.txn != nil {
+				if s.explicit {
+					// The statement may have written part of its rows: the transaction
+					// cannot be trusted any more.
+					err = s.abort(err)
+				} else {
+					s.rollback()
+				}
 			}
 		}
 	}()
@@ -100,6 +111,12 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 	}
 	stmt, err := sqlplan.Parse(sql)
 	if err != nil {
+		return nil, err
+	}
+	if s.aborted != nil {
+		return s.whileAborted(stmt)
+	}
+	if err := sqlplan.CheckNewNames(stmt); err != nil {
 		return nil, err
 	}
 	switch st := stmt.(type) {
@@ -227,6 +244,37 @@ func (s *Session) rollback() {
 	s.release()
 }
 
+// abort rolls back the explicit transaction after cause, and returns the error the client
+// gets: it says that the transaction was rolled back, and the session refuses every
+// statement but ROLLBACK and COMMIT until the client ends the transaction.
+func (s *Session) abort(cause error) error {
+	if s.txn != nil {
+		s.rollback()
+	}
+	s.aborted = sqlerr.New(sqlerr.TxnRolledBack,
+		"the transaction was rolled back: %v. Nothing it wrote was committed; "+
+			"send ROLLBACK to acknowledge it (statements other than ROLLBACK fail until then)", cause)
+	return s.aborted
+}
+
+// whileAborted answers a statement sent after the engine rolled back the explicit
+// transaction: ROLLBACK ends the aborted state, COMMIT ends it with an error (nothing is
+// committed), anything else fails.
+func (s *Session) whileAborted(stmt sqlplan.Statement) (*Result, error) {
+	err := s.aborted
+	if v, ok := stmt.(*sqlplan.Vitess); ok {
+		switch v.Stmt.(type) {
+		case *sqlparser.Rollback:
+			s.aborted, s.explicit = nil, false
+			return &Result{}, nil
+		case *sqlparser.Commit:
+			s.aborted, s.explicit = nil, false
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
 // release gives up the writer slot.
 func (s *Session) release() {
 	s.e.mu.Lock()
@@ -316,6 +364,7 @@ func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEn
 	}
 	var undo []undoEntry
 	mark := s.txn.mark()
+	s.txn.gtx.StartStatement()
 	n, err := fn(s.txn, &undo)
 	if err != nil {
 		if !s.explicit {
@@ -323,9 +372,8 @@ func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEn
 			return nil, err
 		}
 		s.txn.truncate(mark)
-		if uerr := s.undo(undo); uerr != nil {
-			s.rollback()
-			return nil, fmt.Errorf("%w (and undoing the statement failed, so the transaction was rolled back: %v)", err, uerr)
+		if uerr := s.txn.gtx.Undo(func() error { return s.undo(undo) }); uerr != nil {
+			return nil, s.abort(fmt.Errorf("%w; undoing the statement failed: %v", err, uerr))
 		}
 		return nil, err
 	}

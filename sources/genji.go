@@ -158,6 +158,11 @@ type Txn struct {
 	done     bool
 	ddl      bool  // the transaction changed Genji's catalog
 	bytes    int64 // estimated size of the Genji batch, see charge
+	// reserved is the batch bytes the reversal of the current statement's writes may take;
+	// undoing is set while Undo runs. logBytes is the change-log bytes charged so far
+	// (ChargeLog), stmtLogBytes the part of it charged by the current statement.
+	reserved, logBytes, stmtLogBytes int64
+	undoing                          bool
 
 	plans   map[string]*tablePlan // prepared statements per table; cleared by DDL
 	logStmt *genji.Statement
@@ -302,8 +307,13 @@ func (t *Txn) AppendLog(tx *changelogpb.Transaction) error {
 	if err != nil {
 		return fmt.Errorf("append log: LSN %d: %w", lsn, err)
 	}
-	if err := t.charge(entry(nsBytes+valOverhead, 16+2*valOverhead+int64(len(data)))); err != nil {
-		return err
+	if extra := entry(nsBytes+valOverhead, 16+2*valOverhead+int64(len(data))) - t.logBytes; extra > 0 {
+		if t.bytes+extra > t.s.maxTxnBytes+logSlack {
+			return sqlerr.New(codeTxnTooLarge,
+				"Transaction too large: its change-log record would take it past %d bytes; split the work into smaller transactions",
+				t.s.maxTxnBytes)
+		}
+		t.bytes += extra
 	}
 	if t.logStmt == nil {
 		if t.logStmt, err = t.prepare("INSERT INTO __cdc_log (lsn, data) VALUES (?, ?)"); err != nil {

@@ -289,7 +289,7 @@ func (t *Txn) Insert(ts TableSchema, row dataflow.Row) (key []byte, err error) {
 	if err := p.checkKeyLengths(row); err != nil {
 		return nil, err
 	}
-	if err := t.charge(p.insertBytes(row)); err != nil {
+	if err := t.chargeWrite(p.insertBytes(row), p.deleteBytes(row)); err != nil {
 		return nil, err
 	}
 	args = p.rowArgs(args, row, true)
@@ -388,7 +388,7 @@ func (t *Txn) Update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 	if err := t.uniqueConflict(p, old, row); err != nil {
 		return nil, err
 	}
-	if err := t.charge(p.updateBytes(old, row, moved)); err != nil {
+	if err := t.chargeWrite(p.updateBytes(old, row, moved), p.updateBytes(row, old, moved)); err != nil {
 		return nil, err
 	}
 	var st *genji.Statement
@@ -439,7 +439,7 @@ func (t *Txn) Delete(ts TableSchema, key []byte) (err error) {
 	if err := t.loadIndexes(p); err != nil {
 		return err
 	}
-	if err := t.charge(p.deleteBytes(old)); err != nil {
+	if err := t.chargeWrite(p.deleteBytes(old), p.insertBytes(old)); err != nil {
 		return err
 	}
 	st, err := t.stmt(&p.del, func() string { return "DELETE FROM " + p.gname + p.keyCond })

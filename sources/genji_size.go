@@ -37,15 +37,95 @@ func IsTxnTooLarge(err error) bool {
 
 // charge accounts for n more batch bytes, or refuses them if the transaction would pass the
 // bound.
-func (t *Txn) charge(n int64) error {
-	if t.bytes+n > t.s.maxTxnBytes {
+func (t *Txn) charge(n int64) error { return t.chargeWrite(n, 0) }
+
+// chargeWrite accounts for a row write of n batch bytes whose reversal would take undo more,
+// or refuses it. The reversals of the current statement's writes are reserved as they are
+// charged, so that undoing the statement (Undo) can never be refused for size: a failed
+// statement always leaves the transaction as it was before it.
+func (t *Txn) chargeWrite(n, undo int64) error {
+	if t.undoing {
+		t.bytes += n
+		t.reserved = max(0, t.reserved-n)
+		return nil
+	}
+	if t.bytes+t.reserved+n+undo > t.s.maxTxnBytes {
 		return sqlerr.New(codeTxnTooLarge,
-			"Transaction too large: it would write more than %d bytes to storage; split it into smaller transactions",
+			"Transaction too large: it would write more than %d bytes to storage, change log included; "+
+				"the statement changed nothing (an open transaction keeps its earlier statements); split the work into smaller transactions",
 			t.s.maxTxnBytes)
 	}
 	t.bytes += n
+	t.reserved += undo
 	return nil
 }
+
+// ChargeLog accounts for n bytes of the change-log record that AppendLog will write for this
+// transaction's changes, or refuses them (IsTxnTooLarge) if the transaction would pass its
+// bound: the record is charged with the writes it describes, so that a transaction that
+// fits at its last statement also fits at COMMIT.
+func (t *Txn) ChargeLog(n int64) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	if err := t.chargeWrite(n, 0); err != nil {
+		return err
+	}
+	t.logBytes += n
+	t.stmtLogBytes += n
+	return nil
+}
+
+// StartStatement marks the start of a statement whose writes Undo may reverse.
+func (t *Txn) StartStatement() {
+	t.reserved, t.stmtLogBytes = 0, 0
+}
+
+// Undo runs fn, which reverses the writes of the current statement (since StartStatement),
+// without refusing any of them for size, and forgets the statement's change-log charge.
+func (t *Txn) Undo(fn func() error) error {
+	t.undoing = true
+	defer func() {
+		t.undoing = false
+		t.logBytes -= t.stmtLogBytes
+		t.bytes -= t.stmtLogBytes
+		t.StartStatement()
+	}()
+	return fn()
+}
+
+// CheckInserts refuses (IsTxnTooLarge), before anything is written, the insert of rows that
+// cannot fit in the transaction with their change-log records: a statement far too large
+// then fails at no cost, where one found too large row by row has written, and undone,
+// part of its rows in the batch. The estimate is from below for the change log; the writes
+// are still charged exactly.
+func (t *Txn) CheckInserts(ts TableSchema, rows []dataflow.Row) error {
+	if err := t.check(true); err != nil {
+		return err
+	}
+	p, err := t.plan(ts)
+	if err != nil {
+		return err
+	}
+	if err := t.loadIndexes(p); err != nil {
+		return err
+	}
+	var n int64
+	for _, row := range rows {
+		if len(row) != len(ts.Columns) {
+			return nil // the write itself reports it
+		}
+		n += p.insertBytes(row) + p.deleteBytes(row) + p.docBytes(row)
+		if t.bytes+t.reserved+n > t.s.maxTxnBytes {
+			return t.chargeWrite(n, 0) // refused, with the usual message
+		}
+	}
+	return nil
+}
+
+// logSlack is how far past its bound a transaction may go at COMMIT, for the framing of the
+// change-log record that ChargeLog's estimates do not cover.
+const logSlack = 64 << 10
 
 // entry is the size of a batch record with a key and a value of the given sizes.
 func entry(k, v int64) int64 { return entryOverhead + k + v }

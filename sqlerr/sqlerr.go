@@ -58,6 +58,12 @@ const (
 	NonUpdatable        = 1288 // ER_NON_UPDATABLE_TABLE, HY000
 	DiskFull            = 1021 // ER_DISK_FULL, HY000
 	WrongArguments      = 1210 // ER_WRONG_ARGUMENTS, HY000: a module's .proto that does not compile
+	TxnRolledBack       = 1402 // ER_XA_RBROLLBACK, XA100: the transaction was rolled back
+	QueryTimeout        = 3024 // ER_QUERY_TIMEOUT, HY000: max_execution_time exceeded
+	CapacityExceeded    = 3170 // ER_CAPACITY_EXCEEDED, HY000: a statement's memory budget
+	PacketTooLarge      = 1153 // ER_NET_PACKET_TOO_LARGE, 08S01
+	WrongTableName      = 1103 // ER_WRONG_TABLE_NAME, 42000
+	WrongColumnName     = 1166 // ER_WRONG_COLUMN_NAME, 42000
 )
 
 var sqlStates = map[uint16]string{
@@ -69,6 +75,8 @@ var sqlStates = map[uint16]string{
 	InvalidGroup: "HY000", WrongFieldSpec: "42000", DupKeyName: "42000",
 	CantDropIndex: "42000", Dependent: "HY000", QueryCanceled: "70100",
 	WrongGroupField: "42000", UnionColumns: "21000", OrderNotSelected: "HY000", NoTablesUsed: "HY000", NonUniqTable: "42000", DataTooLong: "22001", DupFieldName: "42S21", InvalidDefault: "42000", MultiplePriKey: "42000", KeyColumnMissing: "42000", BadTable: "42S02", NoDefault: "HY000", FieldSpecifiedTwice: "42000", NonUpdatable: "HY000",
+	TxnRolledBack: "XA100", QueryTimeout: "HY000", CapacityExceeded: "HY000", PacketTooLarge: "08S01",
+	WrongTableName: "42000", WrongColumnName: "42000",
 }
 
 // New returns an *Error with the given code, its SQLSTATE and a formatted message.

@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// TestAbortedTransaction: once the engine rolls back an explicit transaction, the session
+// refuses every statement with 1402 until ROLLBACK (or COMMIT, which fails: nothing was
+// committed), so that no statement runs as if the transaction were still open.
+func TestAbortedTransaction(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s := e.NewSession()
+	defer s.Close()
+	exec := func(q string) error {
+		_, err := s.Exec(ctx, q)
+		return err
+	}
+	for _, q := range []string{"CREATE TABLE t (k INT PRIMARY KEY)", "BEGIN", "INSERT INTO t VALUES (1)"} {
+		if err := exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	err = s.abort(errors.New("undoing the statement failed"))
+	if sqlerr.As(err).Code != sqlerr.TxnRolledBack {
+		t.Fatalf("abort: %v", err)
+	}
+	for _, end := range []string{"COMMIT", "ROLLBACK"} {
+		for _, q := range []string{"INSERT INTO t VALUES (2)", "SELECT * FROM t", "CREATE TABLE u (k INT)", "BEGIN"} {
+			if err := exec(q); sqlerr.As(err).Code != sqlerr.TxnRolledBack {
+				t.Errorf("%s in an aborted transaction: %v, want error %d", q, err, sqlerr.TxnRolledBack)
+			}
+		}
+		err := exec(end)
+		if end == "COMMIT" && sqlerr.As(err).Code != sqlerr.TxnRolledBack {
+			t.Errorf("COMMIT of an aborted transaction: %v, want error %d", err, sqlerr.TxnRolledBack)
+		}
+		if end == "ROLLBACK" && err != nil {
+			t.Errorf("ROLLBACK of an aborted transaction: %v", err)
+		}
+		// The session is usable again, in autocommit; nothing of the transaction stayed.
+		res, err := s.Exec(ctx, "SELECT COUNT(*) FROM t")
+		if err != nil || res.Rows[0].String() != "0" {
+			t.Fatalf("after %s: %v %v", end, res, err)
+		}
+		if s.InTransaction() {
+			t.Fatalf("after %s the session is still in a transaction", end)
+		}
+		for _, q := range []string{"BEGIN", "INSERT INTO t VALUES (1)"} {
+			if err := exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.abort(errors.New("again"))
+	}
+}
