@@ -71,6 +71,8 @@ type Engine struct {
 	pendingView *view
 	// pendingIndexes collects the indexes a DDL statement creates until it commits.
 	pendingIndexes [][2]string
+	// storedTables is the set of table names in storage, read during recovery.
+	storedTables map[string]bool
 }
 
 // sharedArrangement is an arrangement maintained for every view that reads the same

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,9 @@ func (e *Engine) recover(ctx context.Context) error {
 			}
 			t, err := tableFromAST(ct)
 			if err != nil {
+				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
+			}
+			if err := e.storedName(t); err != nil {
 				return fmt.Errorf("catalog entry %s: %w", ent.Name, err)
 			}
 			e.tables[ent.Name] = t
@@ -348,6 +352,35 @@ func (e *Engine) rebuild(ctx context.Context, tx *sources.Txn, rebuild map[*view
 		}
 		e.log.Warn("recomputed materialized view from its tables", "view", v.name, "why", why,
 			"lsn", e.lsn, "took", time.Since(start))
+	}
+	return nil
+}
+
+// storedName gives a table the name its storage has when its definition no longer parses to
+// it: earlier builds accepted names that are not valid UTF-8, which the parser reads back
+// with U+FFFD in place of the invalid bytes. The stored table whose name lower-cases to the
+// same key is the one; the table stays reachable under that key, for DROP TABLE.
+func (e *Engine) storedName(t *table) error {
+	if e.storedTables == nil {
+		names, err := e.store.StoredTableNames()
+		if err != nil {
+			return err
+		}
+		e.storedTables = map[string]bool{}
+		for _, n := range names {
+			e.storedTables[n] = true
+		}
+	}
+	if e.storedTables[t.schema.Name] {
+		return nil
+	}
+	key := strings.ToLower(t.schema.Name)
+	for n := range e.storedTables {
+		if strings.ToLower(n) == key {
+			e.log.Warn("a table created by an earlier build has a name that is not valid UTF-8: new objects cannot be named so; drop it", "table", strconv.Quote(n))
+			t.schema.Name = n
+			return nil
+		}
 	}
 	return nil
 }

@@ -124,3 +124,30 @@ func displayGenjiName(g string) string {
 	}
 	return g
 }
+
+// StoredTableNames lists the names of the user tables in Genji's catalog, byte for byte as
+// they were created (the engine's catalog may hold a name its parser has since changed,
+// such as invalid UTF-8 replaced by U+FFFD: see the engine's recovery).
+func (s *Store) StoredTableNames() ([]string, error) {
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	s.catMu.RLock()
+	uses, err := namespaces(tx)
+	s.catMu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range uses {
+		if u.kind != "table" {
+			continue
+		}
+		if name, ok := unmangle("t", u.name); ok {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
