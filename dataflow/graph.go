@@ -53,6 +53,9 @@ func (g *Graph) Step(ep *Epoch) ([]Update, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := ep.Budget.Charge(len(out), UpdatesBytes(out)); err != nil {
+			return nil, err
+		}
 		outs[i] = out
 	}
 	return Consolidate(outs[len(outs)-1]), nil
@@ -101,6 +104,8 @@ type Epoch struct {
 	Hydrate bool
 	// Inputs maps a source name to its changes in this epoch.
 	Inputs map[string][]Update
+	// Budget, if set, bounds the memory and running time of the epoch's work.
+	Budget *Budget
 
 	staged []staged
 	seen   map[Arrangement]bool

@@ -26,21 +26,38 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	leftKeyed := keyUpdates(dL, o.LeftKey)
 	rightKeyed := keyUpdates(dR, o.RightKey)
 	var out []Update
+	// held is the memory of out so far, checked against the epoch's budget as it grows
+	// (a cross join can produce far more than its inputs); Graph.Step charges it after.
+	var held int64
+	var budgetErr error
+	emit := func(u Update) bool {
+		out = append(out, u)
+		n := updateBytes + RowBytes(u.Row)
+		held += n
+		if budgetErr = ep.Budget.Check(1, held); budgetErr != nil {
+			return false
+		}
+		return true
+	}
 	var err error
 	for _, l := range leftKeyed {
 		err = o.Right.Get(l.Key, func(r Row, c Diff) bool {
-			out = append(out, Update{Row: concatRows(l.Row, r), Time: ep.Time, Diff: l.Diff * c})
-			return true
+			return emit(Update{Row: concatRows(l.Row, r), Time: ep.Time, Diff: l.Diff * c})
 		})
+		if budgetErr != nil {
+			return nil, budgetErr
+		}
 		if err != nil {
 			return nil, fmt.Errorf("join lookup in %s: %w", o.Right.Name(), err)
 		}
 	}
 	for _, r := range rightKeyed {
 		err = o.Left.Get(r.Key, func(l Row, c Diff) bool {
-			out = append(out, Update{Row: concatRows(l, r.Row), Time: ep.Time, Diff: c * r.Diff})
-			return true
+			return emit(Update{Row: concatRows(l, r.Row), Time: ep.Time, Diff: c * r.Diff})
 		})
+		if budgetErr != nil {
+			return nil, budgetErr
+		}
 		if err != nil {
 			return nil, fmt.Errorf("join lookup in %s: %w", o.Left.Name(), err)
 		}
@@ -53,7 +70,9 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		for _, l := range leftKeyed {
 			for _, i := range byKey[string(l.Key)] {
 				r := rightKeyed[i]
-				out = append(out, Update{Row: concatRows(l.Row, r.Row), Time: ep.Time, Diff: l.Diff * r.Diff})
+				if !emit(Update{Row: concatRows(l.Row, r.Row), Time: ep.Time, Diff: l.Diff * r.Diff}) {
+					return nil, budgetErr
+				}
 			}
 		}
 	}

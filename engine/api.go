@@ -42,6 +42,11 @@ type Options struct {
 	// MaintenanceInterval is how often the view store is synced and history beyond the
 	// retention is truncated; 0 means one second.
 	MaintenanceInterval time.Duration
+	// StatementMemoryLimit bounds the memory one statement's dataflow may hold at once
+	// (bytes): a query, a step of a view's hydration, a transaction's view maintenance. A
+	// statement that needs more fails with ER_CAPACITY_EXCEEDED instead of the process.
+	// 0 means DefaultStatementMemoryLimit(); a negative value means no limit.
+	StatementMemoryLimit int64
 }
 
 // Retention bounds the history kept: the transactions of the last For, or the last LSNs

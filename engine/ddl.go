@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -323,7 +324,7 @@ func (e *Engine) dropPlainViews(tx *sources.Txn, st *sqlparser.DropView) (*Resul
 }
 
 // createMaterializedView plans and hydrates a view and stores its definition.
-func (e *Engine) createMaterializedView(tx *sources.Txn, st *sqlplan.CreateMaterializedView, sql string) (*Result, func(), error) {
+func (e *Engine) createMaterializedView(ctx context.Context, tx *sources.Txn, st *sqlplan.CreateMaterializedView, sql string) (*Result, func(), error) {
 	if e.exists(st.Name) {
 		if st.IfNotExists {
 			return &Result{}, nil, nil
@@ -335,7 +336,7 @@ func (e *Engine) createMaterializedView(tx *sources.Txn, st *sqlplan.CreateMater
 		return nil, nil, err
 	}
 	seq := e.catSeq + 1
-	v, err := e.buildView(seq, st.Name, strings.TrimSpace(sql), q, tx)
+	v, err := e.buildView(ctx, seq, st.Name, strings.TrimSpace(sql), q, tx, true)
 	if err != nil {
 		return nil, nil, err
 	}

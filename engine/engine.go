@@ -36,6 +36,8 @@ type Engine struct {
 	minFree uint64
 	// hydrationStep is Options.HydrationStep.
 	hydrationStep int
+	// stmtMemLimit is Options.StatementMemoryLimit resolved (0: no limit).
+	stmtMemLimit int64
 	// retention says how much history to keep for feeds that resume (AS OF).
 	retention Retention
 	// stop ends the background loops (maintenance, reconciliation of sources); background
@@ -139,6 +141,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e.hydrationStep = opts.HydrationStep
 	if e.hydrationStep <= 0 {
 		e.hydrationStep = 50_000
+	}
+	switch e.stmtMemLimit = opts.StatementMemoryLimit; {
+	case e.stmtMemLimit == 0:
+		e.stmtMemLimit = DefaultStatementMemoryLimit()
+	case e.stmtMemLimit < 0:
+		e.stmtMemLimit = 0
 	}
 	e.retention = opts.Retention
 	if e.retention == (Retention{}) {

@@ -19,17 +19,19 @@ func (e *Engine) runQuery(ctx context.Context, q *sqlplan.Query, reader *sources
 	if err != nil {
 		return nil, err
 	}
+	budget := e.budget(ctx)
 	inputs := map[string][]dataflow.Update{}
 	for _, src := range sqlplan.Sources(q.Plan) {
-		if err := ctx.Err(); err != nil {
+		if err := interrupted(ctx); err != nil {
 			return nil, err
 		}
-		if inputs[src], err = e.snapshot(src, reader); err != nil {
+		if inputs[src], err = e.snapshot(src, reader, budget); err != nil {
 			return nil, err
 		}
 	}
 	ep := dataflow.NewEpoch(e.lsn, inputs)
 	ep.Hydrate = true
+	ep.Budget = budget
 	out, err := g.Step(ep)
 	if err != nil {
 		return nil, err

@@ -282,7 +282,7 @@ func (e *Engine) replay(ctx context.Context, head uint64) error {
 		if err != nil {
 			return fmt.Errorf("replay LSN %d: %w", tx.Lsn, err)
 		}
-		res, err := e.runEpoch(tx.Lsn, inputs)
+		res, err := e.runEpoch(tx.Lsn, inputs, nil) // committed: replayed whatever it costs
 		if err != nil {
 			return fmt.Errorf("replay LSN %d: %w", tx.Lsn, err)
 		}
@@ -338,7 +338,7 @@ func (e *Engine) rebuild(ctx context.Context, tx *sources.Txn, rebuild map[*view
 			return err
 		}
 		start := time.Now()
-		built, err := e.buildView(v.id, v.name, v.sql, v.query, tx)
+		built, err := e.buildView(ctx, v.id, v.name, v.sql, v.query, tx, false)
 		if err != nil {
 			e.state.discard()
 			return fmt.Errorf("rebuild materialized view %s: %w", v.name, err)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
@@ -24,6 +25,9 @@ type Session struct {
 	// every statement fails with it, so that nothing runs as if the transaction were open.
 	aborted error
 	closed  bool
+	// maxExecTime is the session's max_execution_time: how long a SELECT may run (0: no
+	// limit). A MAX_EXECUTION_TIME(ms) hint of the SELECT itself takes precedence.
+	maxExecTime time.Duration
 }
 
 // txnState is an open write transaction: the Genji transaction, the changes made so far
@@ -119,11 +123,16 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 	if err := sqlplan.CheckNewNames(stmt); err != nil {
 		return nil, err
 	}
+	if d := s.timeLimit(stmt); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
 	switch st := stmt.(type) {
 	case *sqlplan.Vitess:
 		return s.execVitess(ctx, st.Stmt)
 	case *sqlplan.CreateMaterializedView:
-		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createMaterializedView(tx, st, sql) })
+		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.createMaterializedView(ctx, tx, st, sql) })
 	case *sqlplan.DropMaterializedView:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) {
 			return s.e.dropMaterializedView(tx, st.Name, st.IfExists)
@@ -162,7 +171,7 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 	switch st := stmt.(type) {
 	case *sqlparser.Begin:
 		if s.explicit {
-			if err := s.commit(); err != nil {
+			if err := s.commit(ctx); err != nil {
 				return nil, err
 			}
 		}
@@ -176,7 +185,7 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 			s.explicit = false
 			return &Result{}, nil
 		}
-		lsn, err := s.commitLSN()
+		lsn, err := s.commitLSN(ctx)
 		return &Result{LSN: lsn}, err
 	case *sqlparser.Rollback:
 		if s.txn != nil {
@@ -207,9 +216,10 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropPlainViews(tx, st) })
 	case *sqlparser.AlterTable:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.alterTable(tx, st) })
-	case *sqlparser.Set, *sqlparser.Use:
-		// Session variables (SET NAMES, SET autocommit, ...) and USE are accepted and ignored.
-		return &Result{}, nil
+	case *sqlparser.Set:
+		return s.set(st)
+	case *sqlparser.Use:
+		return &Result{}, nil // there is one database
 	}
 	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported yet: %s", sqlparser.String(stmt))
 }
@@ -284,8 +294,8 @@ func (s *Session) release() {
 }
 
 // commit commits the open transaction.
-func (s *Session) commit() error {
-	_, err := s.commitLSN()
+func (s *Session) commit(ctx context.Context) error {
+	_, err := s.commitLSN(ctx)
 	return err
 }
 
@@ -293,7 +303,7 @@ func (s *Session) commit() error {
 // computes every view's changes, and commits: Genji first (the log is the durable truth),
 // then the arrangements. If a view cannot be maintained (an error evaluating its query over
 // the new rows), the transaction is rolled back and nothing is applied.
-func (s *Session) commitLSN() (uint64, error) {
+func (s *Session) commitLSN(ctx context.Context) (uint64, error) {
 	t := s.txn
 	defer func() {
 		if s.txn != nil {
@@ -327,7 +337,7 @@ func (s *Session) commitLSN() (uint64, error) {
 	if err := t.gtx.AppendLog(&changelogpb.Transaction{Lsn: lsn, CommitTimeMicros: now, Events: t.events}); err != nil {
 		return 0, fmt.Errorf("append to change log: %w", err)
 	}
-	res, err := e.runEpoch(lsn, t.changes)
+	res, err := e.runEpoch(lsn, t.changes, e.budget(ctx))
 	if err != nil {
 		return 0, err
 	}
@@ -380,7 +390,7 @@ func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEn
 	if s.explicit {
 		return &Result{RowsAffected: n}, nil
 	}
-	lsn, err := s.commitLSN()
+	lsn, err := s.commitLSN(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +422,7 @@ func (s *Session) undo(entries []undoEntry) error {
 // before DDL, and so does the engine.
 func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, func(), error)) (*Result, error) {
 	if s.explicit || s.txn != nil {
-		if err := s.commit(); err != nil {
+		if err := s.commit(ctx); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,7 +111,7 @@ func (e *Engine) attachView(v *view) (string, error) {
 
 // buildView plans, lowers and hydrates a materialized view at the current LSN without
 // registering it; its state is staged, for commitView. reader reads the snapshot of tables.
-func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn) (*view, error) {
+func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn, limited bool) (*view, error) {
 	plan, _ := sqlplan.ViewPlan(q)
 	v := newView(id, name, sql, q)
 	v.frontier, v.created = e.lsn, e.lsn
@@ -143,7 +144,7 @@ func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader
 	if err != nil {
 		return nil, err
 	}
-	if err := e.hydrate(v, hydrating, reader); err != nil {
+	if err := e.hydrate(ctx, v, hydrating, reader, limited); err != nil {
 		// Chunks already written must not stay behind.
 		var drop []string
 		for n := range fresh {
@@ -161,16 +162,24 @@ func (e *Engine) buildView(id uint64, name, sql string, q *sqlplan.Query, reader
 // hydrate feeds the current contents of a new view's sources through its hydrating graph,
 // in steps of at most e.hydrationStep rows, each an ordinary incremental epoch at the current
 // LSN (the first marked Hydrate). Steps are committed as they go, so a view store never
-// holds a whole snapshot in memory.
-func (e *Engine) hydrate(v *view, g *dataflow.Graph, reader *sources.Txn) error {
+// holds a whole snapshot in memory. Each step's dataflow is bounded by the statement memory
+// limit when limited is set, and every step stops when ctx is done.
+func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader *sources.Txn, limited bool) error {
 	first := true
 	step := func(src string, rows []dataflow.Update) error {
+		if err := interrupted(ctx); err != nil {
+			return err
+		}
 		inputs := map[string][]dataflow.Update{}
 		if src != "" {
 			inputs[src] = rows
 		}
 		ep := dataflow.NewEpoch(e.lsn, inputs)
 		ep.Hydrate, first = first, false
+		ep.Budget = &dataflow.Budget{Interrupt: func() error { return interrupted(ctx) }}
+		if limited {
+			ep.Budget = e.budget(ctx)
+		}
 		out, err := g.Step(ep)
 		if err != nil {
 			return err
@@ -283,11 +292,11 @@ func keyedByRow(us []dataflow.Update) []dataflow.KeyedUpdate {
 }
 
 // snapshot returns the current contents of a source as +count updates at the current LSN.
-func (e *Engine) snapshot(src string, reader *sources.Txn) ([]dataflow.Update, error) {
+func (e *Engine) snapshot(src string, reader *sources.Txn, budget *dataflow.Budget) ([]dataflow.Update, error) {
 	var out []dataflow.Update
 	err := e.scanSource(src, reader, func(u dataflow.Update) error {
 		out = append(out, u)
-		return nil
+		return budget.Charge(1, dataflow.UpdateBytes(u))
 	})
 	return out, err
 }
@@ -354,8 +363,9 @@ type touchedView struct {
 // runEpoch computes every affected view's changes for the given source changes, staging
 // (not applying) all arrangement changes. Views run in dependency order; a view's changes
 // are the input of the views that read it.
-func (e *Engine) runEpoch(lsn uint64, inputs map[string][]dataflow.Update) (*epochResult, error) {
+func (e *Engine) runEpoch(lsn uint64, inputs map[string][]dataflow.Update, budget *dataflow.Budget) (*epochResult, error) {
 	ep := dataflow.NewEpoch(lsn, inputs)
+	ep.Budget = budget
 	res := &epochResult{ep: ep, changes: map[*view][]dataflow.Update{}}
 	for _, v := range e.order {
 		if v.graph == nil {

@@ -1,0 +1,98 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/sqlerr"
+)
+
+// bigTable creates big with n rows.
+func bigTable(t *testing.T, s *engine.Session, n int) {
+	t.Helper()
+	mustExec(t, s, "CREATE TABLE big (id INT PRIMARY KEY, v INT)")
+	for first := 0; first < n; first += 1000 {
+		var b strings.Builder
+		b.WriteString("INSERT INTO big VALUES ")
+		for i := first; i < min(first+1000, n); i++ {
+			if i > first {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%d, %d)", i, i%7)
+		}
+		mustExec(t, s, b.String())
+	}
+}
+
+// TestRunawayStatementsBounded: a cross join that would hold more than the statement memory
+// limit fails with ER_CAPACITY_EXCEEDED, as a query and as a view build, and changes
+// nothing; the engine keeps serving.
+func TestRunawayStatementsBounded(t *testing.T) {
+	ctx := context.Background()
+	e := openEngine(t, engine.Options{Dir: t.TempDir(), StatementMemoryLimit: 64 << 20})
+	s := e.NewSession()
+	bigTable(t, s, 3000)
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM big a, big b",
+		"CREATE MATERIALIZED VIEW x AS SELECT * FROM big a, big b",
+		"INSERT INTO big SELECT a.id * 10000 + b.id, 0 FROM big a, big b",
+	} {
+		if _, err := s.Exec(ctx, q); sqlerr.As(err).Code != sqlerr.CapacityExceeded {
+			t.Errorf("%s: %v, want error %d", q, err, sqlerr.CapacityExceeded)
+		}
+	}
+	expectRows(t, rowsOf(t, s, "SHOW MATERIALIZED VIEWS"))
+	expectRows(t, rowsOf(t, s, "SELECT COUNT(*) FROM big"), "3000")
+	// A view over the cross join of a small part fits, and so does its maintenance.
+	mustExec(t, s, "CREATE MATERIALIZED VIEW pairs AS SELECT COUNT(*) AS n FROM big a, big b WHERE a.id < 100 AND b.id < 100")
+	expectRows(t, rowsOf(t, s, "SELECT n FROM pairs"), "10000")
+	// A write whose view maintenance would pass the limit fails and is not applied.
+	mustExec(t, s, "CREATE MATERIALIZED VIEW cross_all AS SELECT a.id, b.id AS id2 FROM big a, big b WHERE a.v = 100")
+	if _, err := s.Exec(ctx, "UPDATE big SET v = 100"); sqlerr.As(err).Code != sqlerr.CapacityExceeded {
+		t.Errorf("UPDATE whose view maintenance is a 3000 x 3000 cross join: %v", err)
+	}
+	expectRows(t, rowsOf(t, s, "SELECT COUNT(*) FROM big WHERE v = 100"), "0")
+	expectRows(t, rowsOf(t, s, "VERIFY VIEWS"), "cross_all\t3\t0\t0\t0\tok", "pairs\t3\t1\t0\t0\tok")
+}
+
+// TestStatementCancelled: a long statement stops soon after its context is cancelled, with
+// ER_QUERY_INTERRUPTED, and after max_execution_time (or a MAX_EXECUTION_TIME hint) with
+// ER_QUERY_TIMEOUT.
+func TestStatementCancelled(t *testing.T) {
+	e := openEngine(t, engine.Options{StatementMemoryLimit: -1})
+	s := e.NewSession()
+	bigTable(t, s, 20000)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	if _, err := s.Exec(ctx, "SELECT COUNT(*) FROM big a, big b"); sqlerr.As(err).Code != sqlerr.QueryCanceled {
+		t.Errorf("cancelled cross join: %v, want error %d", err, sqlerr.QueryCanceled)
+	}
+	ctx = context.Background()
+	mustExec(t, s, "SET max_execution_time = 200")
+	if _, err := s.Exec(ctx, "SELECT COUNT(*) FROM big a, big b"); sqlerr.As(err).Code != sqlerr.QueryTimeout {
+		t.Errorf("cross join past max_execution_time: %v, want error %d", err, sqlerr.QueryTimeout)
+	}
+	mustExec(t, s, "SET SESSION max_execution_time = 0")
+	if _, err := s.Exec(ctx, "SELECT /*+ MAX_EXECUTION_TIME(200) */ COUNT(*) FROM big a, big b"); sqlerr.As(err).Code != sqlerr.QueryTimeout {
+		t.Errorf("cross join past its MAX_EXECUTION_TIME hint: %v, want error %d", err, sqlerr.QueryTimeout)
+	}
+	// Views are not bound by max_execution_time (as in MySQL, it applies to SELECT), but a
+	// cancelled build stops and leaves nothing behind.
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+	}()
+	if _, err := s.Exec(ctx, "CREATE MATERIALIZED VIEW x AS SELECT COUNT(*) FROM big a, big b"); sqlerr.As(err).Code != sqlerr.QueryCanceled {
+		t.Errorf("cancelled view build: %v, want error %d", err, sqlerr.QueryCanceled)
+	}
+	expectRows(t, rowsOf(t, s, "SHOW MATERIALIZED VIEWS"))
+	expectRows(t, rowsOf(t, s, "SELECT COUNT(*) FROM big"), "20000")
+}
