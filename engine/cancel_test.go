@@ -96,3 +96,41 @@ func TestStatementCancelled(t *testing.T) {
 	expectRows(t, rowsOf(t, s, "SHOW MATERIALIZED VIEWS"))
 	expectRows(t, rowsOf(t, s, "SELECT COUNT(*) FROM big"), "20000")
 }
+
+// TestReadsDoNotWaitBehindAQuery: while one session's long query runs, other sessions read
+// (SELECT 1, a view, a table) and write (their commits maintain views) without waiting
+// for it: they all finish before it does. The long query is cancelled afterwards.
+func TestReadsDoNotWaitBehindAQuery(t *testing.T) {
+	e := openEngine(t, engine.Options{Dir: t.TempDir(), StatementMemoryLimit: -1})
+	s := e.NewSession()
+	bigTable(t, s, 20000)
+	mustExec(t, s, "CREATE MATERIALIZED VIEW per_v AS SELECT v, COUNT(*) AS n FROM big GROUP BY v")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	long := e.NewSession()
+	go func() {
+		close(started)
+		_, err := long.Exec(ctx, "SELECT COUNT(*) FROM big a, big b")
+		done <- err
+	}()
+	<-started
+	time.Sleep(50 * time.Millisecond) // let it take its snapshot and start joining
+	other := e.NewSession()
+	for i := range 20 {
+		expectRows(t, rowsOf(t, other, "SELECT 1"), "1")
+		mustExec(t, other, fmt.Sprintf("INSERT INTO big VALUES (%d, 100)", 100000+i))
+		expectRows(t, rowsOf(t, other, "SELECT n FROM per_v WHERE v = 100"), fmt.Sprint(i+1))
+		expectRows(t, rowsOf(t, other, "SELECT COUNT(*) FROM big"), fmt.Sprint(20001+i))
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the long query ended (%v) before the other session's statements: they waited for it, or it was too short", err)
+	default:
+	}
+	cancel()
+	if err := <-done; sqlerr.As(err).Code != sqlerr.QueryCanceled {
+		t.Errorf("the long query: %v, want error %d", err, sqlerr.QueryCanceled)
+	}
+}

@@ -461,28 +461,38 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 	return res, nil
 }
 
-// query runs a one-shot SELECT.
+// query runs a one-shot SELECT. The engine's lock is held only to plan it and take the
+// snapshot of its sources; it is evaluated without the lock, so that a long query holds
+// back no other statement, and another statement's work holds it back only that long.
 func (s *Session) query(ctx context.Context, stmt sqlparser.TableStatement) (*Result, error) {
 	e := s.e
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return nil, errEngineClosed
 	}
 	q, err := sqlplan.PlanQuery(catalog{e}, stmt)
 	if err != nil {
+		e.mu.Unlock()
 		return nil, err
 	}
 	reader := s.readTxn()
 	if reader == nil {
 		tx, err := e.store.Begin(false)
 		if err != nil {
+			e.mu.Unlock()
 			return nil, fmt.Errorf("begin read: %w", err)
 		}
 		defer tx.Rollback()
 		reader = tx
 	}
-	rows, err := e.runQuery(ctx, q, reader)
+	snap, err := e.readSnapshot(q, reader)
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	defer snap.close()
+	rows, err := evalQuery(ctx, q, snap, e.budget(ctx))
 	if err != nil {
 		return nil, err
 	}
