@@ -17,7 +17,7 @@ const (
 // sysVars are the @@variables clients read on connect, with their values.
 var sysVars = map[string]string{
 	"version_comment":          versionComment,
-	"max_allowed_packet":       "67108864",
+	"max_allowed_packet":       strconv.Itoa(maxAllowedPacket),
 	"auto_increment_increment": "1",
 	"character_set_client":     "utf8mb4",
 	"character_set_results":    "utf8mb4",
@@ -46,6 +46,8 @@ type session struct {
 	host    string // the client's address without port
 	connID  uint32
 	version string // the version sent in the handshake
+	// maxExecTime is the session's max_execution_time (milliseconds).
+	maxExecTime int64
 }
 
 // fixedAnswer answers the statements clients send on connect that are about the server
@@ -93,8 +95,11 @@ func fixedItem(item string, sess session) (string, bool) {
 	if strings.HasPrefix(lower, "@@") {
 		name := strings.TrimPrefix(lower, "@@")
 		name = strings.TrimPrefix(strings.TrimPrefix(name, "session."), "global.")
-		if name == "version" {
+		switch name {
+		case "version":
 			return sess.version, true
+		case "max_execution_time":
+			return strconv.FormatInt(sess.maxExecTime, 10), true
 		}
 		v, ok := sysVars[name]
 		return v, ok

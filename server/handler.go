@@ -119,7 +119,11 @@ func (h *handler) fixedSession(c *mysql.Conn) session {
 			host = hp
 		}
 	}
-	return session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion()}
+	var maxExec int64
+	if sess, ok := c.ClientData.(*engine.Session); ok {
+		maxExec = sess.MaxExecutionTime()
+	}
+	return session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion(), maxExecTime: maxExec}
 }
 
 // ComQueryMulti is not used: the listener is created without multi-query support.

@@ -69,11 +69,14 @@ func errInterrupted() error {
 	return sqlerror.NewSQLError(sqlerror.ERQueryInterrupted, sqlerror.SSQueryInterrupted, "Query execution was interrupted")
 }
 
-// statement registers a cancellable context for a statement on c; done unregisters it.
+// statement registers a cancellable context for a statement on c, cancelled by KILL QUERY,
+// by shutdown and when the client closes the connection; done unregisters it.
 func (h *handler) statement(c *mysql.Conn) (ctx context.Context, done func()) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.conns.running(c, cancel)
+	stopWatch := watchPeer(c.GetRawConn(), cancel)
 	return ctx, func() {
+		stopWatch()
 		h.conns.running(c, nil)
 		cancel()
 	}

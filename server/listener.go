@@ -87,7 +87,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err := c.SetDeadline(time.Now().Add(l.handshake)); err != nil {
 			l.log.Debug("mysql: set handshake deadline", "remote", c.RemoteAddr().String(), "err", err)
 		}
-		return &countedConn{Conn: c, release: func() { l.open.Add(-1) }}, nil
+		return &countedConn{Conn: &packetLimitConn{Conn: c, limit: maxAllowedPacket}, release: func() { l.open.Add(-1) }}, nil
 	}
 }
 
@@ -206,6 +206,9 @@ func (c *countedConn) Close() error {
 	c.once.Do(c.release)
 	return err
 }
+
+// Unwrap is the connection counted.
+func (c *countedConn) Unwrap() net.Conn { return c.Conn }
 
 // logLimiter lets one log line through per acceptLogEvery.
 type logLimiter struct {

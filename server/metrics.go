@@ -81,6 +81,18 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// gaugeMySQL registers gauges of the MySQL server's open connections and running
+// statements (read at scrape time); a nil Metrics registers nothing.
+func (m *Metrics) gaugeMySQL(conns, statements func() float64) {
+	if m == nil {
+		return
+	}
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cdc_mysql_connections",
+		Help: "Open MySQL connections (those max_connections counts)."}, conns))
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cdc_mysql_statements_running",
+		Help: "Statements running on MySQL connections, TAILs included."}, statements))
+}
+
 // ObserveEpoch records one view's epoch latency; it is engine.Options.ObserveEpoch.
 func (m *Metrics) ObserveEpoch(view string, d time.Duration) {
 	m.epochs.WithLabelValues(labelValue(view)).Observe(d.Seconds())

@@ -91,6 +91,7 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("server: mysql listener on %s: %w", cfg.Addr, err)
 	}
+	cfg.Metrics.gaugeMySQL(func() float64 { return float64(ln.open.Load()) }, func() float64 { return float64(h.busy.Load()) })
 	return &Server{e: e, cfg: cfg, log: log, listener: l, ln: ln, h: h}, nil
 }
 

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// peerPollEvery is how often a running statement checks that its client is still connected.
+const peerPollEvery = 50 * time.Millisecond
+
+// watchPeer cancels a statement's context when its client closes the connection (a client
+// that timed out, was killed or went away must not have its statement applied later), by
+// polling the socket's state every peerPollEvery while the statement runs; statements that
+// end sooner cost one timer. stop ends the watch.
+func watchPeer(conn net.Conn, cancel context.CancelFunc) (stop func()) {
+	sc := rawSocket(conn)
+	if sc == nil {
+		return func() {}
+	}
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	t = time.AfterFunc(peerPollEvery, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if peerClosed(sc) {
+			cancel()
+			return
+		}
+		t.Reset(peerPollEvery)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		t.Stop()
+	}
+}
+
+// rawSocket finds the socket under the listener's connection wrappers, nil if there is none.
+func rawSocket(c net.Conn) syscall.Conn {
+	for c != nil {
+		if sc, ok := c.(syscall.Conn); ok {
+			return sc
+		}
+		u, ok := c.(interface{ Unwrap() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.Unwrap()
+	}
+	return nil
+}
