@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"sync"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cockroachdb/pebble/v2"
@@ -30,9 +31,15 @@ const (
 
 // Store is a Pebble database holding any number of arrangements plus a small metadata key
 // space. Arrangements read committed state; changes are written through a Batch and become
-// visible, all together, when it commits. A Store is not safe for concurrent use.
+// visible, all together, when it commits.
+//
+// The store's own bookkeeping (its arrangements by name, its cache of iterators) is safe for
+// concurrent use, so that batches over disjoint arrangements (a view's hydration beside the
+// engine's epochs) may be written and read from different goroutines; one Arrangement or
+// one Batch is used by one goroutine at a time.
 type Store struct {
 	db   *pebble.DB
+	mu   sync.Mutex // guards arrs, gen and free
 	arrs map[string]*Arrangement
 	gen  uint64 // incremented by every commit
 	free []*cachedIter
@@ -67,7 +74,9 @@ func openStore(dir string, fs vfs.FS) (*Store, error) {
 
 // Close closes the database. Arrangements and batches of the store must not be used after.
 func (s *Store) Close() error {
+	s.mu.Lock()
 	s.closeFreeIters()
+	s.mu.Unlock()
 	err := s.db.Close()
 	s.db = nil
 	return err
@@ -85,6 +94,8 @@ func (s *Store) Flush() error { return s.db.LogData(nil, pebble.Sync) }
 func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrangement(name) }
 
 func (s *Store) arrangement(name string) *Arrangement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if a, ok := s.arrs[name]; ok {
 		return a
 	}
@@ -268,15 +279,19 @@ const maxFreeIters = 4
 // may nest (fn of a Get may call Get), so each read takes its own iterator.
 func (s *Store) acquireIter(prefix, key []byte) (*cachedIter, error) {
 	var ci *cachedIter
+	s.mu.Lock()
 	if n := len(s.free); n > 0 {
 		ci = s.free[n-1]
 		s.free = s.free[:n-1]
+		s.mu.Unlock()
 	} else {
+		gen := s.gen
+		s.mu.Unlock()
 		it, err := s.db.NewIter(nil)
 		if err != nil {
 			return nil, err
 		}
-		ci = &cachedIter{it: it, gen: s.gen}
+		ci = &cachedIter{it: it, gen: gen}
 	}
 	ci.lower = append(append(ci.lower[:0], prefix...), key...)
 	ci.upper = append(ci.upper[:0], ci.lower...)
@@ -295,6 +310,8 @@ func (s *Store) acquireIter(prefix, key []byte) (*cachedIter, error) {
 }
 
 func (s *Store) releaseIter(ci *cachedIter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if ci.gen != s.gen || len(s.free) >= maxFreeIters || s.db == nil {
 		ci.it.Close()
 		return
@@ -304,6 +321,8 @@ func (s *Store) releaseIter(ci *cachedIter) {
 
 // committed makes later reads see a commit: cached iterators still see the old state.
 func (s *Store) committed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.gen++
 	s.closeFreeIters()
 }

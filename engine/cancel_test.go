@@ -134,3 +134,63 @@ func TestReadsDoNotWaitBehindAQuery(t *testing.T) {
 		t.Errorf("the long query: %v, want error %d", err, sqlerr.QueryCanceled)
 	}
 }
+
+// TestReadsDuringViewBuild: while a materialized view hydrates, other sessions' queries
+// (of tables and of other views) run; a cancelled build leaves nothing behind, and a
+// build that completes beside concurrent reads is correct.
+func TestReadsDuringViewBuild(t *testing.T) {
+	for _, dir := range []string{"pebble", "memory"} {
+		t.Run(dir, func(t *testing.T) {
+			opts := engine.Options{StatementMemoryLimit: -1}
+			if dir == "pebble" {
+				opts.Dir = t.TempDir()
+			}
+			e := openEngine(t, opts)
+			s := e.NewSession()
+			bigTable(t, s, 6000)
+			mustExec(t, s, "CREATE MATERIALIZED VIEW per_v AS SELECT v, COUNT(*) AS n FROM big GROUP BY v")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			builder := e.NewSession()
+			go func() {
+				_, err := builder.Exec(ctx, "CREATE MATERIALIZED VIEW slow AS SELECT a.v, COUNT(*) AS n FROM big a, big b GROUP BY a.v")
+				done <- err
+			}()
+			time.Sleep(50 * time.Millisecond)
+			other := e.NewSession()
+			for range 10 {
+				expectRows(t, rowsOf(t, other, "SELECT 1"), "1")
+				expectRows(t, rowsOf(t, other, "SELECT SUM(n) FROM per_v"), "6000")
+				expectRows(t, rowsOf(t, other, "SELECT COUNT(*) FROM big WHERE v = 3"), "857")
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("the view build ended (%v) before the other session's reads", err)
+			default:
+			}
+			cancel()
+			if err := <-done; sqlerr.As(err).Code != sqlerr.QueryCanceled {
+				t.Fatalf("cancelled build: %v", err)
+			}
+			expectRows(t, rowsOf(t, other, "SHOW MATERIALIZED VIEWS"), "per_v")
+			// A build that completes while another session reads is correct.
+			go func() {
+				_, err := builder.Exec(context.Background(), "CREATE MATERIALIZED VIEW pairs AS SELECT a.v, COUNT(*) AS n FROM big a JOIN big b ON a.v = b.v WHERE a.id < 2000 GROUP BY a.v")
+				done <- err
+			}()
+			for range 20 {
+				expectRows(t, rowsOf(t, other, "SELECT SUM(n) FROM per_v"), "6000")
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, other, "INSERT INTO big VALUES (100000, 3)")
+			for _, r := range rowsOf(t, other, "VERIFY VIEWS") {
+				if !strings.HasSuffix(r, "\tok") {
+					t.Errorf("VERIFY VIEWS: %s", r)
+				}
+			}
+		})
+	}
+}

@@ -323,7 +323,8 @@ func (e *Engine) dropPlainViews(tx *sources.Txn, st *sqlparser.DropView) (*Resul
 	}, nil
 }
 
-// createMaterializedView plans and hydrates a view and stores its definition.
+// createMaterializedView plans and hydrates a view and stores its definition. Called with
+// e.mu and the writer slot held; the hydration runs with e.mu released (see buildView).
 func (e *Engine) createMaterializedView(ctx context.Context, tx *sources.Txn, st *sqlplan.CreateMaterializedView, sql string) (*Result, func(), error) {
 	if e.exists(st.Name) {
 		if st.IfNotExists {
@@ -336,7 +337,7 @@ func (e *Engine) createMaterializedView(ctx context.Context, tx *sources.Txn, st
 		return nil, nil, err
 	}
 	seq := e.catSeq + 1
-	v, err := e.buildView(ctx, seq, st.Name, strings.TrimSpace(sql), q, tx, true)
+	v, err := e.buildView(ctx, seq, st.Name, strings.TrimSpace(sql), q, tx, true, e.unlockedDuring)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -378,4 +379,13 @@ func (e *Engine) dropMaterializedView(tx *sources.Txn, name string, ifExists boo
 			e.fail(err)
 		}
 	}, nil
+}
+
+// unlockedDuring runs fn with e.mu released, for a DDL statement's long work (a view's
+// hydration): the caller holds e.mu and the writer slot, which it keeps, so no write or
+// other DDL runs meanwhile while reads (queries, TAIL, SHOW) go on.
+func (e *Engine) unlockedDuring(fn func() error) error {
+	e.mu.Unlock()
+	defer e.mu.Lock()
+	return fn()
 }

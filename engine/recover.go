@@ -338,7 +338,7 @@ func (e *Engine) rebuild(ctx context.Context, tx *sources.Txn, rebuild map[*view
 			return err
 		}
 		start := time.Now()
-		built, err := e.buildView(ctx, v.id, v.name, v.sql, v.query, tx, false)
+		built, err := e.buildView(ctx, v.id, v.name, v.sql, v.query, tx, false, func(f func() error) error { return f() })
 		if err != nil {
 			e.state.discard()
 			return fmt.Errorf("rebuild materialized view %s: %w", v.name, err)

@@ -130,6 +130,27 @@ func (st *viewState) arrangement(name string) dataflow.Arrangement {
 	return st.batch.Arrangement(name)
 }
 
+// hydrationBatch is a batch of its own for a new view's hydration, which runs without the
+// engine's lock beside the epoch batch; nil in memory.
+func (st *viewState) hydrationBatch() *arrangements.Batch {
+	if st.store == nil {
+		return nil
+	}
+	return st.store.NewBatch()
+}
+
+// arrangementIn is the arrangement called name with its changes staged in b (the epoch
+// batch when b is nil), or a new one in memory.
+func (st *viewState) arrangementIn(b *arrangements.Batch, name string) dataflow.Arrangement {
+	if st.store == nil {
+		return arrangements.NewMem(name)
+	}
+	if b == nil {
+		b = st.batch
+	}
+	return b.Arrangement(name)
+}
+
 // discard drops whatever is staged and not committed.
 func (st *viewState) discard() {
 	if st.store != nil {
@@ -157,12 +178,13 @@ func (st *viewState) commitEpoch(lsn uint64, views []*view, changes map[*view][]
 	return nil
 }
 
-// commitStep commits the staged state of one hydration step of a view not yet registered.
-func (st *viewState) commitStep() error {
-	if st.store == nil {
+// commitStep commits the staged state of one hydration step of a view not yet registered,
+// staged in b (nil in memory).
+func (st *viewState) commitStep(b *arrangements.Batch) error {
+	if b == nil {
 		return nil
 	}
-	return st.batch.Commit(false)
+	return b.Commit(false)
 }
 
 // deleteArrangements deletes arrangements (of a view whose hydration failed, or temporary

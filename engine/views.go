@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cdc-dev/cdc/arrangements"
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sources"
 	"github.com/cdc-dev/cdc/sqlerr"
@@ -110,17 +111,23 @@ func (e *Engine) attachView(v *view) (string, error) {
 }
 
 // buildView plans, lowers and hydrates a materialized view at the current LSN without
-// registering it; its state is staged, for commitView. reader reads the snapshot of tables.
-func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn, limited bool) (*view, error) {
+// buildView plans a new view and hydrates it from the current contents of its sources.
+// The hydration runs inside unlocked, which the DDL statement gives to let other
+// statements use the engine meanwhile (it still holds the writer slot, so the LSN and the
+// catalog stay as they are): it stages its arrangements in a batch of its own and reads
+// the sources through reader. Once hydrated, a view on Pebble is lowered again over the
+// epoch batch, whose epochs maintain it from then on.
+func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn, limited bool, unlocked func(func() error) error) (*view, error) {
 	plan, _ := sqlplan.ViewPlan(q)
 	v := newView(id, name, sql, q)
 	v.frontier, v.created = e.lsn, e.lsn
+	hb := e.state.hydrationBatch()
 	// Hydrate into the view's own arrangements and new shared ones; shared arrangements
 	// that other views already maintain are hydrated into temporary copies instead, so
 	// that they are not read while the new view's snapshot flows in.
 	fresh := map[string]dataflow.Arrangement{}
 	if err := e.lowerRunning(v, plan, func(name string) dataflow.Arrangement {
-		a := e.state.arrangement(name)
+		a := e.state.arrangementIn(hb, name)
 		fresh[name] = a
 		return a
 	}); err != nil {
@@ -137,14 +144,21 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 		}
 		temp := "hydrate:" + prefix + id
 		temps = append(temps, temp)
-		a := e.state.arrangement(temp)
+		a := e.state.arrangementIn(hb, temp)
 		fresh[id] = a // a self-join reads one collection by one key on both sides
 		return a
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := e.hydrate(ctx, v, hydrating, reader, limited); err != nil {
+	err = unlocked(func() error { return e.hydrate(ctx, v, hydrating, reader, limited, hb) })
+	if err == nil && e.closed {
+		err = errEngineClosed
+	}
+	if err != nil {
+		if hb != nil {
+			hb.Close()
+		}
 		// Chunks already written must not stay behind.
 		var drop []string
 		for n := range fresh {
@@ -156,18 +170,34 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 		return nil, err
 	}
 	e.state.deleteArrangements(temps)
-	return v, nil
+	if hb == nil {
+		return v, nil // in memory: the hydrated arrangements are the view's
+	}
+	built := newView(id, name, sql, q)
+	built.frontier, built.created, built.rows = v.frontier, v.created, v.rows
+	if err := e.lowerRunning(built, plan, e.state.arrangement); err != nil {
+		return nil, err
+	}
+	return built, nil
 }
 
 // hydrate feeds the current contents of a new view's sources through its hydrating graph,
 // in steps of at most e.hydrationStep rows, each an ordinary incremental epoch at the current
-// LSN (the first marked Hydrate). Steps are committed as they go, so a view store never
-// holds a whole snapshot in memory. Each step's dataflow is bounded by the statement memory
-// limit when limited is set, and every step stops when ctx is done.
-func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader *sources.Txn, limited bool) error {
+// LSN (the first marked Hydrate). Steps are committed as they go (in hb, nil in memory), so a
+// view store never holds a whole snapshot in memory. Each step's dataflow is bounded by the
+// statement memory limit when limited is set, and every step stops when ctx is done or the
+// engine closes. It runs without the engine's lock: it touches only the new view, its
+// batch and reader.
+func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader *sources.Txn, limited bool, hb *arrangements.Batch) error {
+	stop := func() error {
+		if e.bgCtx != nil && e.bgCtx.Err() != nil {
+			return errEngineClosed
+		}
+		return interrupted(ctx)
+	}
 	first := true
 	step := func(src string, rows []dataflow.Update) error {
-		if err := interrupted(ctx); err != nil {
+		if err := stop(); err != nil {
 			return err
 		}
 		inputs := map[string][]dataflow.Update{}
@@ -176,9 +206,9 @@ func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader
 		}
 		ep := dataflow.NewEpoch(e.lsn, inputs)
 		ep.Hydrate, first = first, false
-		ep.Budget = &dataflow.Budget{Interrupt: func() error { return interrupted(ctx) }}
+		ep.Budget = &dataflow.Budget{Interrupt: stop}
 		if limited {
-			ep.Budget = e.budget(ctx)
+			ep.Budget = &dataflow.Budget{Limit: e.stmtMemLimit, Interrupt: stop}
 		}
 		out, err := g.Step(ep)
 		if err != nil {
@@ -189,7 +219,7 @@ func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader
 			return err
 		}
 		v.rows += sumDiffs(out)
-		return e.state.commitStep()
+		return e.state.commitStep(hb)
 	}
 	srcs := make([]string, 0, len(v.sources))
 	for src := range v.sources {
