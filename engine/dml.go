@@ -217,16 +217,23 @@ func (tb *table) coerceRow(row dataflow.Row, rowNum int) error {
 	return nil
 }
 
-// selectInTxn runs a query that must see the session's own uncommitted writes.
+// selectInTxn runs a query that must see the session's own uncommitted writes. Like a
+// query, it is evaluated without the engine's lock.
 func (s *Session) selectInTxn(ctx context.Context, stmt sqlparser.TableStatement) (*Result, error) {
 	e := s.e
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	q, err := sqlplan.PlanQuery(catalog{e}, stmt)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	snap, err := e.readSnapshot(q, s.txn.gtx)
+	e.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := e.runQuery(ctx, q, s.txn.gtx)
+	defer snap.close()
+	rows, err := evalQuery(ctx, q, snap, e.budget(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cdc-dev/cdc/arrangements"
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sqlerr"
 	"github.com/cdc-dev/cdc/sqlplan"
@@ -31,38 +32,77 @@ const maxDifferences = 20
 
 // Verify recomputes the materialized view name (every one, in creation order, for "") from
 // its tables and compares the result with the view's contents: the check to run after a
-// scare. It reads a consistent snapshot and holds writers back while it runs.
+// scare. It takes a consistent snapshot of the tables and of every view's contents with the
+// engine's lock held, and recomputes without it: other statements go on meanwhile.
 func (e *Engine) Verify(ctx context.Context, name string) ([]VerifyResult, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil, errEngineClosed
+	type check struct {
+		v        *view
+		q        sqlplan.Query
+		frontier uint64
+		snap     *querySnapshot
+		contents *arrangements.Snapshot // a Pebble view's contents
+		copied   []dataflow.Update      // a view's contents in memory
 	}
-	if e.failed != nil {
-		return nil, e.failed
+	var checks []*check
+	defer func() {
+		for _, c := range checks {
+			if c.snap != nil {
+				c.snap.close()
+			}
+			if c.contents != nil {
+				_ = c.contents.Close()
+			}
+		}
+	}()
+	e.mu.Lock()
+	if err := e.verifyable(); err != nil {
+		e.mu.Unlock()
+		return nil, err
 	}
 	views := e.order
 	if name != "" {
 		v, ok := e.views[strings.ToLower(name)]
 		if !ok {
+			e.mu.Unlock()
 			return nil, sqlerr.New(sqlerr.NoSuchTable, "Materialized view '%s' doesn't exist", name)
 		}
 		views = []*view{v}
 	}
 	tx, err := e.store.Begin(false)
 	if err != nil {
+		e.mu.Unlock()
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	var out []VerifyResult
 	for _, v := range views {
-		q := *v.query
-		q.OrderBy, q.Limit, q.Offset = nil, -1, 0
-		want, err := e.runQuery(ctx, &q, tx)
-		if err != nil {
+		c := &check{v: v, q: *v.query, frontier: v.frontier}
+		c.q.OrderBy, c.q.Limit, c.q.Offset = nil, -1, 0
+		checks = append(checks, c)
+		if c.snap, err = e.readSnapshot(&c.q, tx); err != nil {
+			e.mu.Unlock()
 			return nil, fmt.Errorf("verify %s: %w", v.name, err)
 		}
-		res := VerifyResult{View: v.name, LSN: v.frontier}
+		if c.contents, err = arrangements.SnapshotOf(v.contents); err != nil {
+			c.contents = nil
+			err = v.contents.Scan(func(_ []byte, row dataflow.Row, n dataflow.Diff) bool {
+				c.copied = append(c.copied, dataflow.Update{Row: row, Diff: n})
+				return true
+			})
+			if err != nil {
+				e.mu.Unlock()
+				return nil, fmt.Errorf("verify %s: read contents: %w", v.name, err)
+			}
+		}
+	}
+	e.mu.Unlock()
+
+	var out []VerifyResult
+	for _, c := range checks {
+		want, err := evalQuery(ctx, &c.q, c.snap, e.budget(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("verify %s: %w", c.v.name, err)
+		}
+		res := VerifyResult{View: c.v.name, LSN: c.frontier}
 		counts := map[string]*dataflow.Update{}
 		var keys []string
 		add := func(row dataflow.Row, d dataflow.Diff) {
@@ -78,13 +118,25 @@ func (e *Engine) Verify(ctx context.Context, name string) ([]VerifyResult, error
 		for _, r := range want {
 			add(r, 1)
 		}
-		err = v.contents.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
-			res.Rows += c
-			add(row, -c)
-			return true
-		})
+		read := func(row dataflow.Row, n dataflow.Diff) {
+			res.Rows += n
+			add(row, -n)
+		}
+		if c.contents != nil {
+			err = c.contents.Scan(func(_ []byte, row dataflow.Row, n dataflow.Diff) bool {
+				read(row, n)
+				return interrupted(ctx) == nil
+			})
+			if err == nil {
+				err = interrupted(ctx)
+			}
+		} else {
+			for _, u := range c.copied {
+				read(u.Row, u.Diff)
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("verify %s: read contents: %w", v.name, err)
+			return nil, fmt.Errorf("verify %s: read contents: %w", c.v.name, err)
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
@@ -104,6 +156,15 @@ func (e *Engine) Verify(ctx context.Context, name string) ([]VerifyResult, error
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// verifyable is why views cannot be verified now (closed, failed), or nil. Called with e.mu
+// held.
+func (e *Engine) verifyable() error {
+	if e.closed {
+		return errEngineClosed
+	}
+	return e.failed
 }
 
 // verify runs VERIFY VIEW: one row per view.
