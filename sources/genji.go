@@ -124,6 +124,9 @@ func (s *Store) init() error {
 			return err
 		}
 	}
+	if err := s.repairIndexOwners(tx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 

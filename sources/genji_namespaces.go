@@ -151,3 +151,52 @@ func (s *Store) StoredTableNames() ([]string, error) {
 	}
 	return out, nil
 }
+
+// repairIndexOwners gives every index in Genji's catalog cache a copy of its table's name.
+// Genji v0.15 loads an index's owner table name (ownerFromDocument) as a string aliasing
+// read buffers that later reads reuse, so after a restart the name turns to garbage: the
+// table's indexes are then no longer found (a UNIQUE index stops being enforced, DROP INDEX
+// fails with "not found"). The names are read again here, copied, and set in place.
+func (s *Store) repairIndexOwners(tx *genji.Tx) error {
+	res, err := tx.Query("SELECT name, owner.table_name FROM __genji_catalog WHERE type = 'index'")
+	if err != nil {
+		return fmt.Errorf("read the storage catalog: %w", err)
+	}
+	owners := map[string]string{}
+	err = res.Iterate(func(d types.Document) error {
+		var name, owner string
+		i := 0
+		if err := d.Iterate(func(_ string, v types.Value) error {
+			if v.Type() == types.TextValue {
+				if i == 0 {
+					name = strings.Clone(types.As[string](v))
+				} else {
+					owner = strings.Clone(types.As[string](v))
+				}
+			}
+			i++
+			return nil
+		}); err != nil {
+			return err
+		}
+		if name != "" && owner != "" {
+			owners[name] = owner
+		}
+		return nil
+	})
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("read the storage catalog: %w", err)
+	}
+	cat := s.db.DB.Catalog
+	for name, owner := range owners {
+		info, err := cat.GetIndexInfo(name)
+		if err != nil {
+			return fmt.Errorf("index %s of the storage catalog: %w", name, err)
+		}
+		info.Owner.TableName = owner
+	}
+	return nil
+}

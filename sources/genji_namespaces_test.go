@@ -140,3 +140,66 @@ func TestNamespacesSharedRefused(t *testing.T) {
 		t.Errorf("error does not name the tables sharing a namespace: %v", err)
 	}
 }
+
+// TestIndexesAfterReopen: a UNIQUE index created before a restart is still enforced after
+// it, and an index can still be dropped (Genji's catalog cache used to hold the indexes'
+// table names in reused read buffers).
+func TestIndexesAfterReopen(t *testing.T) {
+	failures := 0
+	for round := range 8 {
+		dir := t.TempDir()
+		s, err := OpenStore(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := nsTable("tbl_with_indexes")
+		update(t, s, func(tx *Txn) {
+			must(t, tx.CreateTable(ts))
+			_, err := tx.Insert(ts, dataflow.Row{dataflow.NewInt(1), dataflow.NewString("a")})
+			must(t, err)
+			must(t, tx.CreateIndex("owner_unique", ts.Name, []string{"owner"}, true))
+			must(t, tx.CreateIndex("owner_plain", ts.Name, []string{"owner"}, false))
+		})
+		must(t, s.Close())
+		// Two restarts, reading what the engine reads at start.
+		for k := range 2 {
+			if s, err = OpenStore(dir); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.LoadCatalog(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.StoredTableNames(); err != nil {
+				t.Fatal(err)
+			}
+			rtx := begin(t, s, false)
+			scanAll(t, rtx, ts)
+			must(t, rtx.Rollback())
+			if k == 0 {
+				must(t, s.Close())
+			}
+		}
+		tx, err := s.Begin(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reads that reuse Genji's buffers.
+		scanAll(t, tx, ts)
+		if _, err := s.LoadCatalog(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Insert(ts, dataflow.Row{dataflow.NewInt(2), dataflow.NewString("a")}); err == nil {
+			failures++
+			t.Errorf("round %d: the UNIQUE index accepted a duplicate after a restart", round)
+		}
+		if err := tx.DropIndex("owner_plain"); err != nil {
+			failures++
+			t.Errorf("round %d: DROP INDEX after a restart: %v", round, err)
+		}
+		must(t, tx.Rollback())
+		must(t, s.Close())
+		if failures > 3 {
+			return
+		}
+	}
+}
