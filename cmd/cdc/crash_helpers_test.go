@@ -73,8 +73,9 @@ func (s *crashServer) start(ctx context.Context) error {
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== %s: starting cdc serve\n", time.Now().Format(time.RFC3339Nano))
+	// No gRPC: its default port is fixed, and another server may hold it.
 	cmd := exec.Command(s.bin, "serve", "--data", s.dir, "--mysql-addr", s.mysqlAddr,
-		"--http-addr", s.httpAddr, "--log-retention", "1000000")
+		"--http-addr", s.httpAddr, "--grpc-addr", "", "--log-retention", "1000000")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Should the test binary itself be killed (a go test timeout), the child goes too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -281,7 +281,8 @@ func TestCrash(t *testing.T) {
 			t.Logf("TestCrash failed with -crash-seed %d -crash-kills %d", seed, kills)
 		}
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// A cycle takes about a second; the bound is generous.
+	ctx, cancel := context.WithTimeout(context.Background(), max(10*time.Minute, time.Duration(kills)*15*time.Second))
 	defer cancel()
 
 	tmp := t.TempDir()
@@ -334,8 +335,27 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	db.Close()
+	// The view store is synced only every second or at a clean stop: stop and restart, so
+	// that the first kill finds the views' state (and they are never recomputed).
+	if err := srv.stop(); err != nil {
+		t.Fatalf("stopping the server after the setup: %v", err)
+	}
+	if err := srv.start(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	led := &crashLedger{acked: map[int64]bool{}, failed: map[int64]bool{}, doubt: map[int64]bool{}}
+	ddl := newCrashDDL()
+	t.Cleanup(func() {
+		if t.Failed() {
+			p := filepath.Join(tmp, "ddl-ledger.txt")
+			if err := ddl.writeLedger(p); err != nil {
+				t.Log(err)
+			} else {
+				t.Logf("the DDL ledger is in %s", p)
+			}
+		}
+	})
 	tail := &crashTail{}
 	var nextID atomic.Int64
 
@@ -365,15 +385,37 @@ func TestCrash(t *testing.T) {
 		}
 	}
 
-	killed := 0
+	killed, aimed, midDDL := 0, 0, 0
+	var logOffset int64
 	for cycle := 0; cycle < kills; cycle++ {
 		if t.Failed() {
 			break
 		}
+		// DDL with nothing else running, first creating a table or an index: the first
+		// storage namespace allocated since the restart (it used to be the last one
+		// allocated before the crash, so two tables shared rows).
+		ddb := crashOpenDB(srv.mysqlAddr, true)
+		err := ddl.batch(ctx, ddb, rand.New(rand.NewSource(seed*1000+int64(cycle)*10+7)), cycle)
+		ddb.Close()
+		if err != nil {
+			t.Error(err)
+		}
+		ddl.reportUnexpected(t, fmt.Sprintf("cycle %d (DDL before the load)", cycle))
+		crashCheck(t, ctx, srv, led, ddl, fmt.Sprintf("after the DDL of cycle %d", cycle))
+		if t.Failed() {
+			break
+		}
+
 		waitTail := startTail()
 		wdb := crashOpenDB(srv.mysqlAddr, true)
 		wctx, wcancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
+		// Random DDL during the load, so that kills land in the middle of DDL too.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ddl.run(wctx, wdb, rand.New(rand.NewSource(seed*1000+int64(cycle)*10+8)), cycle)
+		}()
 		for w := range 2 {
 			wrng := rand.New(rand.NewSource(seed*1000 + int64(cycle)*10 + int64(w)))
 			wg.Add(1)
@@ -391,12 +433,21 @@ func TestCrash(t *testing.T) {
 			}()
 		}
 		time.Sleep(time.Duration(100+rng.Intn(601)) * time.Millisecond)
+		// Every other kill (on average) comes just after a DDL statement was sent, to land in
+		// the middle of it.
+		if aim, delay := rng.Intn(2) == 0, time.Duration(rng.Intn(3000))*time.Microsecond; aim && ddl.awaitStatement() {
+			time.Sleep(delay)
+			aimed++
+		}
 		if err := srv.kill(); err != nil {
 			t.Fatal(err)
 		}
 		killed++
 		wcancel()
 		wg.Wait()
+		if len(ddl.doubtAt(cycle)) > 0 {
+			midDDL++
+		}
 		wdb.Close()
 		if err := waitTail(); err == nil {
 			t.Errorf("cycle %d: the TAIL ended without an error when the server was killed", cycle)
@@ -404,14 +455,21 @@ func TestCrash(t *testing.T) {
 			t.Errorf("cycle %d: the TAIL ended with an SQL error: %v", cycle, err)
 		}
 		if err := srv.start(ctx); err != nil {
-			t.Fatalf("restart %d: %v", cycle+1, err)
+			t.Fatalf("restart %d (DDL in doubt at the kill: %v): %v", cycle+1, ddl.doubtAt(cycle), err)
 		}
+		recs, off, err := crashRecomputed(srv.logPath, logOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ddl.noteRecomputes(t, recs, cycle, srv.logTail(3000))
+		logOffset = off
 		crashReportUnexpected(t, led, fmt.Sprintf("cycle %d (load before kill %d)", cycle, cycle+1))
-		crashCheck(t, ctx, srv, led, fmt.Sprintf("after restart %d", cycle+1))
+		ddl.reportUnexpected(t, fmt.Sprintf("cycle %d (DDL before kill %d)", cycle, cycle+1))
+		crashCheck(t, ctx, srv, led, ddl, fmt.Sprintf("after restart %d", cycle+1))
 	}
 
 	// Let the TAIL catch up with the log head, then stop the server cleanly.
-	frontier := crashCheck(t, ctx, srv, led, "final")
+	frontier := crashCheck(t, ctx, srv, led, ddl, "final")
 	waitTail := startTail()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -428,14 +486,28 @@ func TestCrash(t *testing.T) {
 		t.Errorf("stopping the server with SIGTERM: %v", err)
 	}
 	_ = waitTail()
-	// The views existed before the first kill: every restart must have resumed them from
-	// their stored state, replaying the log, never recomputing them.
-	if logs, err := os.ReadFile(srv.logPath); err != nil {
+	// crashViews existed before the first kill: every restart must have resumed them from
+	// their stored state, replaying the log, never recomputing them. A view of the DDL may
+	// have been recomputed (a kill in the middle of its CREATE, or before its state was
+	// synced).
+	if recs, _, err := crashRecomputed(srv.logPath, 0); err != nil {
 		t.Error(err)
-	} else if n := strings.Count(string(logs), "recomputed materialized view"); n > 0 {
-		t.Errorf("restarts recomputed views %d times instead of resuming them from their stored state", n)
 	} else {
-		t.Logf("restarts replayed the log %d times, recomputed no view", strings.Count(string(logs), "replayed the change log"))
+		var original, others []string
+		for _, r := range recs {
+			if crashIsOriginalView(r.view) {
+				original = append(original, r.view+" ("+r.why+")")
+			} else {
+				others = append(others, r.view)
+			}
+		}
+		logs, _ := os.ReadFile(srv.logPath)
+		if len(original) > 0 {
+			t.Errorf("restarts recomputed the views of TestCrash %d times instead of resuming them from their stored state: %v", len(original), original)
+		} else {
+			t.Logf("restarts replayed the log %d times, recomputed none of the views of TestCrash (and %d times a view of the DDL)",
+				strings.Count(string(logs), "replayed the change log"), len(others))
+		}
 	}
 
 	// Open the data directory in-process: the change log is the truth the TAIL must match.
@@ -459,19 +531,20 @@ func TestCrash(t *testing.T) {
 		seed, killed, len(led.acked), len(led.failed), led.dupKeys, led.brokenBefore, led.commitErrors, len(led.doubt), led.noConn, led.noConnSample,
 		tail.resumes, len(tail.batches), checked, tail.start, tail.last, time.Since(began).Round(time.Millisecond))
 	led.mu.Unlock()
+	t.Logf("seed %d: %d kills aimed at a DDL statement, %d with DDL in doubt; %s", seed, aimed, midDDL, ddl.stats())
 }
 
-// crashCheck runs the checks after a restart, with no writer running: every view verifies,
-// equals its query run one-shot, and the ledger has every acknowledged transaction and no
-// failed one. It returns the frontier of feed.
-func crashCheck(t *testing.T, ctx context.Context, srv *crashServer, led *crashLedger, when string) uint64 {
+// crashCheck checks, with nothing else running, the catalog, every view (verified, equal to its query), every table's rows and the ledger; it returns feed's frontier.
+func crashCheck(t *testing.T, ctx context.Context, srv *crashServer, led *crashLedger, ddl *crashDDL, when string) uint64 {
 	t.Helper()
 	db := crashOpenDB(srv.mysqlAddr, true)
 	defer db.Close()
-	// The server must be ours (see freeAddr).
-	if tok, err := crashQuery(ctx, db, "SELECT token FROM crash_marker"); err != nil || len(tok) != 1 || tok[0][0] != strconv.FormatInt(srv.token, 10) {
+	// The server must be ours (see freeAddr); that crash_marker holds nothing else is
+	// checked by checkOriginal.
+	if tok, err := crashQuery(ctx, db, "SELECT token FROM crash_marker"); err != nil || !slices.ContainsFunc(tok, func(r []string) bool { return r[0] == strconv.FormatInt(srv.token, 10) }) {
 		t.Fatalf("%s: the server at %s is not this test's (marker %v, %v)", when, srv.mysqlAddr, tok, err)
 	}
+	views := ddl.checkCatalog(t, ctx, db, when)
 	ver, err := crashQuery(ctx, db, "VERIFY VIEWS")
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", when, err, crashDiagnose(ctx, db))
@@ -483,7 +556,13 @@ func crashCheck(t *testing.T, ctx context.Context, srv *crashServer, led *crashL
 		if len(r) != 6 {
 			t.Fatalf("%s: VERIFY VIEWS row %v", when, r)
 		}
+		if seen[r[0]] {
+			t.Errorf("%s: VERIFY VIEWS has %s twice", when, r[0])
+		}
 		seen[r[0]] = true
+		if _, ok := views[r[0]]; !ok {
+			t.Errorf("%s: VERIFY VIEWS has a row for %s, which is not a view: %v", when, r[0], r)
+		}
 		if r[5] != "ok" {
 			t.Errorf("%s: VERIFY VIEWS: %v", when, r)
 		}
@@ -491,22 +570,24 @@ func crashCheck(t *testing.T, ctx context.Context, srv *crashServer, led *crashL
 			frontier, _ = strconv.ParseUint(r[1], 10, 64)
 		}
 	}
-	for _, v := range crashViews {
-		if !seen[v.name] {
-			t.Errorf("%s: VERIFY VIEWS has no row for %s: %v", when, v.name, ver)
+	for _, name := range sortedNames(views) {
+		if !seen[name] {
+			t.Errorf("%s: VERIFY VIEWS has no row for %s: %v", when, name, ver)
 		}
-		got, err := crashQuery(ctx, db, "SELECT * FROM "+v.name)
+		got, err := crashQuery(ctx, db, "SELECT * FROM "+name)
 		if err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
-		want, err := crashQuery(ctx, db, v.query)
+		want, err := crashQuery(ctx, db, views[name])
 		if err != nil {
 			t.Fatalf("%s: %v", when, err)
 		}
 		if g, w := sortedRows(got), sortedRows(want); !slices.Equal(g, w) {
-			t.Errorf("%s: view %s differs from its query: %s", when, v.name, diffRows(g, w))
+			t.Errorf("%s: view %s differs from its query: %s", when, name, diffRows(g, w))
 		}
 	}
+	checkOriginal(t, ctx, db, srv.token, when)
+	ddl.checkTables(t, ctx, db, when)
 	ledger, err := crashQuery(ctx, db, "SELECT txn FROM ledger")
 	if err != nil {
 		t.Fatalf("%s: %v", when, err)
@@ -516,6 +597,9 @@ func crashCheck(t *testing.T, ctx context.Context, srv *crashServer, led *crashL
 		id, err := strconv.ParseInt(r[0], 10, 64)
 		if err != nil {
 			t.Fatalf("%s: ledger row %v", when, r)
+		}
+		if present[id] {
+			t.Errorf("%s: ledger has transaction %d twice", when, id)
 		}
 		present[id] = true
 	}
@@ -545,6 +629,8 @@ func crashCheck(t *testing.T, ctx context.Context, srv *crashServer, led *crashL
 	if len(phantom) > 0 {
 		t.Errorf("%s: %d failed (or unknown) transactions present: %v", when, len(phantom), phantom)
 	}
+	// Last: the probes of the indexes are statements (changing nothing if all is well).
+	ddl.probeIndexes(t, ctx, db, when)
 	return frontier
 }
 
