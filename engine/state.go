@@ -200,18 +200,21 @@ func (st *viewState) deleteArrangements(names []string) {
 	_ = st.batch.Commit(false)
 }
 
-// commitView commits a new view's hydrated state and its record. The view was built at the
-// log head, where every other view is too, so that is the store's frontier.
+// commitView commits a new view's hydrated state and its record, synced. The view was built
+// at the log head, where every other view is too, so that is the store's frontier.
 func (st *viewState) commitView(v *view) error {
 	if st.store == nil {
 		return nil
 	}
 	st.batch.SetMeta(v.metaKey(), v.record(v.rows))
 	st.batch.SetMeta(metaFrontier, beUint64(v.frontier))
-	if err := st.batch.Commit(false); err != nil {
+	// Synced, unlike epochs: a crash right after CREATE MATERIALIZED VIEW answered would
+	// otherwise lose the view's whole state and rebuild it at the next start.
+	if err := st.batch.Commit(true); err != nil {
 		return fmt.Errorf("write materialized view %s to the view store: %w", v.name, err)
 	}
 	st.frontier = v.frontier
+	st.synced = max(st.synced, v.frontier)
 	return nil
 }
 
