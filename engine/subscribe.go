@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/cdc-dev/cdc/arrangements"
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/sqlerr"
 	"github.com/cdc-dev/cdc/sqlplan"
@@ -69,6 +70,10 @@ type Subscription struct {
 	catchUp *historyCursor
 	// match is set for a subscription restricted to rows with given column values.
 	match *rowMatch
+	// snapshot is the view's contents at snapLSN, taken with the engine's lock held and read
+	// by the first Next without it (guarded by mu: Close releases it if Next never comes).
+	snapshot *arrangements.Snapshot
+	snapLSN  uint64
 }
 
 // rowMatch restricts a subscription to the rows whose cols equal vals; key is their
@@ -248,7 +253,14 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 	s.columns = append(s.columns, resultColumns(v.query.Columns())...)
 	// head is what comes before the changes after start.
 	var head []Batch
-	if opts.Snapshot {
+	if opts.Snapshot && !catching && match == nil {
+		// A whole view at its frontier: a Pebble snapshot now, read by Next without the
+		// engine's lock, so that the snapshot of a large view holds back nobody.
+		if sn, err := arrangements.SnapshotOf(v.contents); err == nil {
+			s.snapshot, s.snapLSN = sn, start
+		}
+	}
+	if opts.Snapshot && s.snapshot == nil {
 		snap, err := e.snapshotMatching(v, start, match)
 		if err != nil {
 			return nil, err
@@ -260,6 +272,9 @@ func (e *Engine) Subscribe(ctx context.Context, name string, opts SubscribeOptio
 	}
 	if catching {
 		s.catchUp = &historyCursor{after: start, upTo: v.frontier, queue: head}
+	} else if s.snapshot != nil {
+		// The head follows the snapshot, which Next reads first; then the live batches.
+		s.catchUp = &historyCursor{after: start, upTo: start, queue: head}
 	} else {
 		for _, b := range head {
 			s.ch <- b
@@ -419,6 +434,12 @@ func (s *Subscription) Columns() []Column { return s.columns }
 // Next waits for the next batch. Once the subscription has ended and every delivered batch
 // was read, it returns why it ended (ErrSubscriptionClosed after Close), or ctx's error.
 func (s *Subscription) Next(ctx context.Context) (Batch, error) {
+	if b, ok, err := s.nextSnapshot(ctx); ok || err != nil {
+		if err != nil {
+			s.end(err)
+		}
+		return b, err
+	}
 	if s.catchUp != nil {
 		b, ok, err := s.nextCaughtUp()
 		if err != nil {
@@ -492,9 +513,42 @@ func (s *Subscription) end(err error) {
 	s.once.Do(func() {
 		s.mu.Lock()
 		s.err = err
+		sn := s.snapshot
+		s.snapshot = nil
 		s.mu.Unlock()
+		if sn != nil {
+			_ = sn.Close()
+		}
 		close(s.done)
 	})
+}
+
+// nextSnapshot reads the subscription's pending snapshot, if it has one, as its first batch.
+func (s *Subscription) nextSnapshot(ctx context.Context) (Batch, bool, error) {
+	s.mu.Lock()
+	sn := s.snapshot
+	s.snapshot = nil
+	s.mu.Unlock()
+	if sn == nil {
+		return Batch{}, false, nil
+	}
+	defer sn.Close()
+	var us []dataflow.Update
+	var stop error
+	err := sn.Scan(func(_ []byte, row dataflow.Row, c dataflow.Diff) bool {
+		us = append(us, dataflow.Update{Row: row, Time: s.snapLSN, Diff: c})
+		if len(us)%1024 == 0 {
+			stop = ctx.Err()
+		}
+		return stop == nil
+	})
+	if err == nil {
+		err = stop
+	}
+	if err != nil {
+		return Batch{}, false, fmt.Errorf("read the snapshot of %s: %w", s.view, err)
+	}
+	return Batch{LSN: s.snapLSN, Updates: us}, true, nil
 }
 
 // offer queues a batch without blocking; a full buffer disconnects the subscriber. Called
