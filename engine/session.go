@@ -28,6 +28,9 @@ type Session struct {
 	// maxExecTime is the session's max_execution_time: how long a SELECT may run (0: no
 	// limit). A MAX_EXECUTION_TIME(ms) hint of the SELECT itself takes precedence.
 	maxExecTime time.Duration
+	// lockWait is the session's innodb_lock_wait_timeout: how long a write waits for another
+	// session's open transaction (0: DefaultLockWaitTimeout).
+	lockWait time.Duration
 }
 
 // txnState is an open write transaction: the Genji transaction, the changes made so far
@@ -231,8 +234,18 @@ func (s *Session) begin(ctx context.Context) error {
 	}
 	select {
 	case s.e.writer <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		wait := time.NewTimer(s.lockWaitTimeout())
+		defer wait.Stop()
+		select {
+		case s.e.writer <- struct{}{}:
+		case <-ctx.Done():
+			return interrupted(ctx)
+		case <-wait.C:
+			return sqlerr.New(sqlerr.LockWaitTimeout,
+				"Lock wait timeout exceeded; try restarting transaction (another session's write transaction stayed open for %v; see innodb_lock_wait_timeout)",
+				s.lockWaitTimeout())
+		}
 	}
 	gtx, err := s.e.store.Begin(true)
 	if err != nil {

@@ -39,15 +39,32 @@ func (s *Session) timeLimit(stmt sqlplan.Statement) time.Duration {
 	return s.maxExecTime
 }
 
-// set runs SET: max_execution_time (milliseconds, 0 for none) is kept for the session; other
-// session variables (NAMES, autocommit, sql_mode, ...) are accepted and ignored.
+// DefaultLockWaitTimeout is how long a write waits for another session's open transaction
+// before it fails with ER_LOCK_WAIT_TIMEOUT, as InnoDB's default.
+const DefaultLockWaitTimeout = 50 * time.Second
+
+// lockWaitTimeout is the session's innodb_lock_wait_timeout.
+func (s *Session) lockWaitTimeout() time.Duration {
+	if s.lockWait > 0 {
+		return s.lockWait
+	}
+	return DefaultLockWaitTimeout
+}
+
+// set runs SET: max_execution_time (milliseconds, 0 for none) and innodb_lock_wait_timeout
+// (or lock_wait_timeout, seconds) are kept for the session; other session variables (NAMES,
+// autocommit, sql_mode, ...) are accepted and ignored.
 func (s *Session) set(st *sqlparser.Set) (*Result, error) {
 	for _, ex := range st.Exprs {
-		if ex.Var == nil || !strings.EqualFold(ex.Var.Name.String(), "max_execution_time") {
+		if ex.Var == nil {
+			continue
+		}
+		name := strings.ToLower(ex.Var.Name.String())
+		if name != "max_execution_time" && name != "innodb_lock_wait_timeout" && name != "lock_wait_timeout" {
 			continue
 		}
 		if ex.Var.Scope == sqlparser.GlobalScope || ex.Var.Scope == sqlparser.PersistSysScope || ex.Var.Scope == sqlparser.PersistOnlySysScope {
-			return nil, sqlerr.New(sqlerr.NotSupported, "SET GLOBAL max_execution_time is not supported: set it per session")
+			return nil, sqlerr.New(sqlerr.NotSupported, "SET GLOBAL %s is not supported: set it per session", name)
 		}
 		conv, err := sqlplan.BindExpr(nil, ex.Expr)
 		if err != nil {
@@ -57,14 +74,21 @@ func (s *Session) set(st *sqlparser.Set) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms := d.Int()
-		if d.Kind() != dataflow.KindInt || ms < 0 {
-			return nil, sqlerr.New(sqlerr.WrongValue, "Variable 'max_execution_time' can't be set to the value of '%s'", d.String())
+		n := d.Int()
+		if d.Kind() != dataflow.KindInt || n < 0 || (name != "max_execution_time" && n == 0) {
+			return nil, sqlerr.New(sqlerr.WrongValue, "Variable '%s' can't be set to the value of '%s'", name, d.String())
 		}
-		s.maxExecTime = time.Duration(ms) * time.Millisecond
+		if name == "max_execution_time" {
+			s.maxExecTime = time.Duration(n) * time.Millisecond
+		} else {
+			s.lockWait = time.Duration(min(n, 1<<30)) * time.Second
+		}
 	}
 	return &Result{}, nil
 }
+
+// LockWaitTimeout is the session's innodb_lock_wait_timeout in seconds.
+func (s *Session) LockWaitTimeout() int64 { return int64(s.lockWaitTimeout() / time.Second) }
 
 // MaxExecutionTime is the session's max_execution_time in milliseconds.
 func (s *Session) MaxExecutionTime() int64 { return s.maxExecTime.Milliseconds() }

@@ -46,8 +46,9 @@ type session struct {
 	host    string // the client's address without port
 	connID  uint32
 	version string // the version sent in the handshake
-	// maxExecTime is the session's max_execution_time (milliseconds).
-	maxExecTime int64
+	// maxExecTime is the session's max_execution_time (milliseconds), lockWait its
+	// innodb_lock_wait_timeout (seconds).
+	maxExecTime, lockWait int64
 }
 
 // fixedAnswer answers the statements clients send on connect that are about the server
@@ -100,6 +101,11 @@ func fixedItem(item string, sess session) (string, bool) {
 			return sess.version, true
 		case "max_execution_time":
 			return strconv.FormatInt(sess.maxExecTime, 10), true
+		case "innodb_lock_wait_timeout", "lock_wait_timeout":
+			if sess.lockWait == 0 {
+				return "50", true
+			}
+			return strconv.FormatInt(sess.lockWait, 10), true
 		}
 		v, ok := sysVars[name]
 		return v, ok

@@ -119,11 +119,12 @@ func (h *handler) fixedSession(c *mysql.Conn) session {
 			host = hp
 		}
 	}
-	var maxExec int64
+	var maxExec, lockWait int64
 	if sess, ok := c.ClientData.(*engine.Session); ok {
-		maxExec = sess.MaxExecutionTime()
+		maxExec, lockWait = sess.MaxExecutionTime(), sess.LockWaitTimeout()
 	}
-	return session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion(), maxExecTime: maxExec}
+	return session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion(),
+		maxExecTime: maxExec, lockWait: lockWait}
 }
 
 // ComQueryMulti is not used: the listener is created without multi-query support.

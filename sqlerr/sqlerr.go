@@ -64,6 +64,7 @@ const (
 	PacketTooLarge      = 1153 // ER_NET_PACKET_TOO_LARGE, 08S01
 	WrongTableName      = 1103 // ER_WRONG_TABLE_NAME, 42000
 	WrongColumnName     = 1166 // ER_WRONG_COLUMN_NAME, 42000
+	LockWaitTimeout     = 1205 // ER_LOCK_WAIT_TIMEOUT, HY000
 )
 
 var sqlStates = map[uint16]string{
