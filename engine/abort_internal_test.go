@@ -13,13 +13,7 @@ import (
 // committed), so that no statement runs as if the transaction were still open.
 func TestAbortedTransaction(t *testing.T) {
 	ctx := context.Background()
-	e, err := Open(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	s := e.NewSession()
-	defer s.Close()
+	s := memSession(t)
 	exec := func(q string) error {
 		_, err := s.Exec(ctx, q)
 		return err
@@ -29,7 +23,7 @@ func TestAbortedTransaction(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	err = s.abort(errors.New("undoing the statement failed"))
+	err := s.abort(errors.New("undoing the statement failed"))
 	if sqlerr.As(err).Code != sqlerr.TxnRolledBack {
 		t.Fatalf("abort: %v", err)
 	}
@@ -61,4 +55,19 @@ func TestAbortedTransaction(t *testing.T) {
 		}
 		s.abort(errors.New("again"))
 	}
+}
+
+// memSession is a session of a new in-memory engine, both closed when the test ends.
+func memSession(t *testing.T) *Session {
+	t.Helper()
+	e, err := Open(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.NewSession()
+	t.Cleanup(func() {
+		s.Close()
+		e.Close()
+	})
+	return s
 }

@@ -13,13 +13,7 @@ import (
 // not be selected or dropped after a restart).
 func TestBadIdentifiersRefused(t *testing.T) {
 	ctx := context.Background()
-	e, err := Open(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	s := e.NewSession()
-	defer s.Close()
+	s := memSession(t)
 	if _, err := s.Exec(ctx, "CREATE TABLE ok (id INT PRIMARY KEY, v INT)"); err != nil {
 		t.Fatal(err)
 	}
