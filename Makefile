@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/cdc
 
-.PHONY: build sql test vet bench slt soak minio grpcurl
+.PHONY: build sql test vet bench slt soak minio grpcurl fuzz fuzz-short
 
 # The MinIO server used by the object-store tests (package miniotest), pinned to the version
 # measured in ARCHITECTURE.md. It is built from the Go module proxy into a cache outside the
@@ -27,7 +27,7 @@ vet:
 
 # The tests use the MinIO that `minio` installed (miniotest reads CDC_MINIO_BIN) and the
 # grpcurl that `grpcurl` installed.
-test: vet minio grpcurl
+test: vet minio grpcurl fuzz-short
 	CDC_MINIO_BIN="$(MINIO_CACHE)/minio" CDC_GRPCURL_BIN="$(MINIO_CACHE)/grpcurl" $(GO) test -count=1 -timeout 20m ./...
 
 # `go install pkg@version` runs outside any module (here, from the cache directory), so it
@@ -65,3 +65,20 @@ slt: build
 # A longer randomized differential run.
 soak:
 	$(GO) test -count=1 -timeout 60m -run Differential ./engine/ -args -soak
+
+# The fuzz targets of the SQL front end, the engine and the MySQL port, one after the other,
+# each for FUZZTIME on FUZZPARALLEL workers. The corpus the fuzzer grows stays in the Go
+# build cache (`go env GOCACHE`/fuzz), outside the repository. A failure writes its input
+# to <package>/testdata/fuzz/<target>/<hash>: rerun it with `go test -run <target>/<hash>
+# ./<package>/`, and commit it only as a deliberate regression seed.
+FUZZTIME ?= 10m
+FUZZPARALLEL ?= 1
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePlan$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./sqlplan/
+	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./engine/
+	$(GO) test -run '^$$' -fuzz '^FuzzMySQLPackets$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./server/
+
+# The bounded run `test` does: each target for FUZZSHORT.
+FUZZSHORT ?= 20s
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=$(FUZZSHORT)

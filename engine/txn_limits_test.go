@@ -119,3 +119,13 @@ func TestDuplicateKeyInTransaction(t *testing.T) {
 	expectRows(t, rowsOf(t, other, "SELECT COUNT(*) FROM big WHERE owner = 'changed'"), "5")
 	expectRows(t, rowsOf(t, other, "SELECT id FROM big WHERE id IN (1, 2000)"), "1", "2000")
 }
+
+// TestSplitUnterminatedString: a script that vitess's splitter panics on (found by FuzzExec)
+// is a syntax error.
+func TestSplitUnterminatedString(t *testing.T) {
+	for _, script := range []string{";'''0", "SELECT 1;'''0"} {
+		if _, err := engine.SplitStatements(script); err == nil || sqlerr.As(err).Code != sqlerr.Parse {
+			t.Errorf("%q: %v, want a syntax error", script, err)
+		}
+	}
+}

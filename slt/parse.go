@@ -5,9 +5,44 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
+
+// ParseGlob parses every script whose path matches pattern, in name order; a pattern that
+// matches nothing is an error.
+func ParseGlob(pattern string) ([][]Record, error) {
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", pattern, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no script matches %s", pattern)
+	}
+	out := make([][]Record, 0, len(files))
+	for _, f := range files {
+		recs, err := ParseFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", f, err)
+		}
+		out = append(out, recs)
+	}
+	return out, nil
+}
+
+// Statements returns the SQL of every statement and query record of the scripts, in order.
+func Statements(scripts [][]Record) []string {
+	var out []string
+	for _, recs := range scripts {
+		for _, r := range recs {
+			if (r.Kind == KindStatement || r.Kind == KindQuery) && r.SQL != "" {
+				out = append(out, r.SQL)
+			}
+		}
+	}
+	return out
+}
 
 // ParseFile reads and parses the script at path.
 func ParseFile(path string) ([]Record, error) {

@@ -134,8 +134,11 @@ func (es *exprScope) alias(c *sqlparser.ColName) (dataflow.Expr, bool) {
 
 // Special replaces planned subqueries and aggregates, and grouped expressions.
 func (es *exprScope) Special(node sqlparser.Expr) (dataflow.Expr, bool, error) {
-	if e, ok := es.special[node]; ok {
-		return e, true, nil
+	// The keys are pointers; a row constructor (ValTuple) is a slice, which cannot be hashed.
+	if _, tuple := node.(sqlparser.ValTuple); !tuple {
+		if e, ok := es.special[node]; ok {
+			return e, true, nil
+		}
 	}
 	if es.grouped {
 		if _, isCol := node.(*sqlparser.ColName); !isCol {
