@@ -73,12 +73,15 @@ soak:
 # ./<package>/`, and commit it only as a deliberate regression seed.
 FUZZTIME ?= 10m
 FUZZPARALLEL ?= 1
+FUZZARGS ?=
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePlan$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./sqlplan/
-	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./engine/
-	$(GO) test -run '^$$' -fuzz '^FuzzMySQLPackets$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./server/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePlan$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./sqlplan/ $(FUZZARGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./engine/ $(FUZZARGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzMySQLPackets$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./server/ $(FUZZARGS)
 
-# The bounded run `test` does: each target for FUZZSHORT.
-FUZZSHORT ?= 20s
+# The bounded run `test` does: each target for FUZZSHORT, from its seeds alone (a corpus
+# of its own, in a temporary directory: the cache's corpus grows with every local run, and
+# replaying it could take longer than the run).
+FUZZSHORT ?= 30s
 fuzz-short:
-	$(MAKE) fuzz FUZZTIME=$(FUZZSHORT)
+	d=$$(mktemp -d) && $(MAKE) fuzz FUZZTIME=$(FUZZSHORT) FUZZARGS="-args -test.fuzzcachedir=$$d"; s=$$?; rm -rf "$$d"; exit $$s

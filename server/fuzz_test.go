@@ -490,7 +490,12 @@ func (s *Server) unclosedConns() int64 { return s.ln.open.Load() }
 // answer may be an internal error (the engine's recovered panics), the connection must be
 // let go once the client closes it, and a fresh connection must still run SELECT 1.
 func FuzzMySQLPackets(f *testing.F) {
-	for _, sql := range sltQueries(f) {
+	// Every fourth statement: each input starts a server, and the packet layer needs far
+	// fewer SQL texts than the planner's target.
+	for i, sql := range sltQueries(f) {
+		if i%4 != 0 {
+			continue
+		}
 		f.Add(query(sql))
 	}
 	for _, p := range packetProbes() {
