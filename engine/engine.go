@@ -19,8 +19,12 @@ import (
 // Engine is an open data directory: storage, catalog, materialized views and subscriptions.
 //
 // mu serialises every change of engine state (catalog, views, arrangements, the LSN) and
-// every read of it; writer is held by the session whose write transaction is open, from its
-// first write (or BEGIN) to COMMIT or ROLLBACK, so Genji sees one writer at a time.
+// the taking of consistent snapshots of it, never long work: queries take their snapshot
+// under it and are evaluated without it. writer is held by the session whose write
+// transaction is open, from its first write (or BEGIN) to COMMIT or ROLLBACK, so Genji sees
+// one writer at a time; holding it, a COMMIT computes its epoch and a CREATE MATERIALIZED
+// VIEW hydrates without mu (nothing else changes the LSN, the catalog or the arrangements
+// meanwhile), and takes mu only to apply what it computed.
 type Engine struct {
 	mu     sync.Mutex
 	writer chan struct{}

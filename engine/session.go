@@ -329,11 +329,11 @@ func (s *Session) commitLSN(ctx context.Context) (uint64, error) {
 	}
 	e := s.e
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	closed, lsn := e.closed, e.lsn+1
+	e.mu.Unlock()
+	if closed {
 		return 0, errEngineClosed
 	}
-	lsn := e.lsn + 1
 	for src, us := range t.changes {
 		for i := range us {
 			us[i].Time = lsn
@@ -350,16 +350,28 @@ func (s *Session) commitLSN(ctx context.Context) (uint64, error) {
 	if err := t.gtx.AppendLog(&changelogpb.Transaction{Lsn: lsn, CommitTimeMicros: now, Events: t.events}); err != nil {
 		return 0, fmt.Errorf("append to change log: %w", err)
 	}
+	// The views' changes are computed without the engine's lock: the writer slot keeps every
+	// other write and DDL out, and the epoch only reads committed arrangements and stages
+	// its changes, so queries, TAILs and SHOWs go on meanwhile. The commit and the epoch's
+	// application happen together under the lock, so that a reader's snapshot (taken under
+	// it) never sees the tables of one LSN with the views of another.
 	res, err := e.runEpoch(lsn, t.changes, e.budget(ctx))
 	if err != nil {
 		return 0, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return 0, errEngineClosed
 	}
 	if err := t.gtx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	s.txn = nil
 	e.openTxn = nil
-	<-e.writer
+	// The writer slot is given up once the epoch is applied: the next writer's epoch reads
+	// the arrangements as this one leaves them.
+	defer func() { <-e.writer }()
 	if err := e.applyCommitted(lsn, res); err != nil {
 		return lsn, fmt.Errorf("the transaction was committed at LSN %d, but: %w", lsn, err)
 	}
