@@ -37,9 +37,7 @@ func SnapshotOf(arr dataflow.Arrangement) (*Snapshot, error) {
 // Scan visits every entry in key order, as Arrangement.Scan does.
 func (sn *Snapshot) Scan(fn func([]byte, dataflow.Row, dataflow.Diff) bool) (err error) {
 	defer func() { err = damaged(err) }()
-	upper := append([]byte(nil), sn.a.prefix...)
-	upper[len(upper)-1]++ // prefixes end with the name's terminator, never 0xff
-	it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: sn.a.prefix, UpperBound: upper})
+	it, err := sn.snap.NewIter(&pebble.IterOptions{LowerBound: sn.a.prefix, UpperBound: bytesPrefixEnd(sn.a.prefix)})
 	if err != nil {
 		return err
 	}
