@@ -31,6 +31,9 @@ type Session struct {
 	// lockWait is the session's innodb_lock_wait_timeout: how long a write waits for another
 	// session's open transaction (0: DefaultLockWaitTimeout).
 	lockWait time.Duration
+	// chars are the session's transaction characteristics (autocommit, isolation, access
+	// mode), see session_txn.go.
+	chars txnChars
 }
 
 // txnState is an open write transaction: the Genji transaction, the changes made so far
@@ -182,6 +185,7 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 			return nil, err
 		}
 		s.explicit = true
+		s.startCharacteristics(st.TxAccessModes)
 		return &Result{}, nil
 	case *sqlparser.Commit:
 		if s.txn == nil {
@@ -220,7 +224,7 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 	case *sqlparser.AlterTable:
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.alterTable(tx, st) })
 	case *sqlparser.Set:
-		return s.set(st)
+		return s.set(ctx, st)
 	case *sqlparser.Use:
 		return &Result{}, nil // there is one database
 	}
@@ -392,9 +396,18 @@ func (e *Engine) applyCommitted(lsn uint64, res *epochResult) (err error) {
 
 // write runs a data-changing statement: in the open transaction, or in its own.
 func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEntry) (int64, error)) (*Result, error) {
+	if s.TransactionReadOnly() {
+		return nil, sqlerr.New(sqlerr.ReadOnlyTxn, "Cannot execute statement in a READ ONLY transaction.")
+	}
 	if s.txn == nil {
 		if err := s.begin(ctx); err != nil {
 			return nil, err
+		}
+		if !s.Autocommit() {
+			// autocommit = 0: the write opens a transaction that lasts until COMMIT or
+			// ROLLBACK, as if BEGIN had been sent before it.
+			s.explicit = true
+			s.startCharacteristics(nil)
 		}
 	}
 	var undo []undoEntry

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,14 +53,24 @@ func (s *Session) lockWaitTimeout() time.Duration {
 }
 
 // set runs SET: max_execution_time (milliseconds, 0 for none) and innodb_lock_wait_timeout
-// (or lock_wait_timeout, seconds) are kept for the session; other session variables (NAMES,
-// autocommit, sql_mode, ...) are accepted and ignored.
-func (s *Session) set(st *sqlparser.Set) (*Result, error) {
+// (or lock_wait_timeout, seconds) are kept for the session, and so are the transaction
+// characteristics (autocommit, transaction_isolation, transaction_read_only: see
+// setCharacteristic); other session variables (NAMES, sql_mode, ...) are accepted and
+// ignored. The statement is checked whole before any of its assignments takes effect.
+func (s *Session) set(ctx context.Context, st *sqlparser.Set) (*Result, error) {
+	var apply []func() error
 	for _, ex := range st.Exprs {
 		if ex.Var == nil {
 			continue
 		}
 		name := strings.ToLower(ex.Var.Name.String())
+		if fn, ok, err := s.setCharacteristic(ctx, name, ex); ok {
+			if err != nil {
+				return nil, err
+			}
+			apply = append(apply, fn)
+			continue
+		}
 		if name != "max_execution_time" && name != "innodb_lock_wait_timeout" && name != "lock_wait_timeout" {
 			continue
 		}
@@ -79,9 +90,14 @@ func (s *Session) set(st *sqlparser.Set) (*Result, error) {
 			return nil, sqlerr.New(sqlerr.WrongValue, "Variable '%s' can't be set to the value of '%s'", name, d.String())
 		}
 		if name == "max_execution_time" {
-			s.maxExecTime = time.Duration(n) * time.Millisecond
+			apply = append(apply, func() error { s.maxExecTime = time.Duration(n) * time.Millisecond; return nil })
 		} else {
-			s.lockWait = time.Duration(min(n, 1<<30)) * time.Second
+			apply = append(apply, func() error { s.lockWait = time.Duration(min(n, 1<<30)) * time.Second; return nil })
+		}
+	}
+	for _, fn := range apply {
+		if err := fn(); err != nil {
+			return nil, err
 		}
 	}
 	return &Result{}, nil

@@ -22,9 +22,6 @@ var sysVars = map[string]string{
 	"character_set_client":     "utf8mb4",
 	"character_set_results":    "utf8mb4",
 	"collation_connection":     "utf8mb4_general_ci",
-	"transaction_isolation":    "SERIALIZABLE",
-	"tx_isolation":             "SERIALIZABLE",
-	"autocommit":               "1",
 	"sql_mode":                 "",
 	"time_zone":                "+00:00",
 	"system_time_zone":         "UTC",
@@ -49,6 +46,17 @@ type session struct {
 	// maxExecTime is the session's max_execution_time (milliseconds), lockWait its
 	// innodb_lock_wait_timeout (seconds).
 	maxExecTime, lockWait int64
+	// autocommit, isolation and readOnly are its transaction characteristics.
+	autocommit, readOnly bool
+	isolation            string
+}
+
+// onOff is a boolean variable's value as MySQL shows it in a SELECT.
+func onOff(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // fixedAnswer answers the statements clients send on connect that are about the server
@@ -106,6 +114,12 @@ func fixedItem(item string, sess session) (string, bool) {
 				return "50", true
 			}
 			return strconv.FormatInt(sess.lockWait, 10), true
+		case "autocommit":
+			return onOff(sess.autocommit), true
+		case "transaction_isolation", "tx_isolation":
+			return sess.isolation, true
+		case "transaction_read_only", "tx_read_only":
+			return onOff(sess.readOnly), true
 		}
 		v, ok := sysVars[name]
 		return v, ok

@@ -38,7 +38,6 @@ const (
 	comStmtExecute      = 0x17
 	comStmtSendLongData = 0x18
 	comStmtClose        = 0x19
-	comStmtReset        = 0x1a
 	comSetOption        = 0x1b
 	comBinlogDumpGTID   = 0x1e
 	comResetConnection  = 0x1f
@@ -277,6 +276,8 @@ func packetProbes() [][]byte {
 		cat(prepare("SELECT ?"), packet(comStmtExecute, u32(1), []byte{0}, u32(1), []byte{0, 1, 0xfd})),
 		cat(prepare("SELECT 1"), execute(1), execute(2), packet(comStmtClose, u32(7))),
 		cat(prepare("SELECT ?"), packet(comStmtExecute, u32(1), []byte{0}, u32(1), []byte{0, 0})),
+		cat(packet(comStmtReset, u32(9)), packet(comStmtReset), packet(comStmtReset, u32(1), []byte{1}), query("SELECT 1")),
+		cat(prepare("SELECT 1"), packet(comStmtReset, u32(2)), packet(comStmtReset, u32(1)), execute(1)),
 	}
 	return probes
 }

@@ -47,6 +47,7 @@ func (h *handler) shutdown(timeout time.Duration) bool {
 
 // NewConnection registers the connection, or closes it when the server is shutting down.
 func (h *handler) NewConnection(c *mysql.Conn) {
+	c.StatusFlags = mysql.ServerStatusAutocommit
 	if !h.conns.add(c) {
 		c.Close()
 	}
@@ -58,6 +59,9 @@ func (h *handler) NewConnection(c *mysql.Conn) {
 func (h *handler) ConnectionReady(c *mysql.Conn) {
 	if err := c.GetRawConn().SetDeadline(time.Time{}); err != nil {
 		h.log.Debug("mysql: clear handshake deadline", "conn", c.ConnectionID, "err", err)
+	}
+	if pc := packetConn(c.GetRawConn()); pc != nil {
+		pc.SetPrepared(func(id uint32) bool { _, ok := c.PrepareData[id]; return ok })
 	}
 	h.session(c)
 	h.log.Debug("mysql connection ready", "conn", c.ConnectionID, "remote", c.RemoteAddr().String(), "user", c.User)
@@ -90,6 +94,7 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 	defer done()
 	sess := h.session(c)
 	res, err := sess.Exec(ctx, query)
+	setStatus(c, sess)
 	if err != nil {
 		h.log.Debug("statement failed", "conn", c.ConnectionID, "err", err)
 		return h.toSQLError(err)
@@ -119,12 +124,13 @@ func (h *handler) fixedSession(c *mysql.Conn) session {
 			host = hp
 		}
 	}
-	var maxExec, lockWait int64
+	fs := session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion(),
+		autocommit: true, isolation: engine.DefaultIsolation}
 	if sess, ok := c.ClientData.(*engine.Session); ok {
-		maxExec, lockWait = sess.MaxExecutionTime(), sess.LockWaitTimeout()
+		fs.maxExecTime, fs.lockWait = sess.MaxExecutionTime(), sess.LockWaitTimeout()
+		fs.autocommit, fs.isolation, fs.readOnly = sess.Autocommit(), sess.Isolation(), sess.TransactionReadOnly()
 	}
-	return session{user: c.User, host: host, connID: c.ConnectionID, version: h.env.MySQLVersion(),
-		maxExecTime: maxExec, lockWait: lockWait}
+	return fs
 }
 
 // ComQueryMulti is not used: the listener is created without multi-query support.
@@ -156,10 +162,28 @@ func (h *handler) Env() *vtenv.Environment { return h.env }
 // isShutdown reports whether the server is shutting down.
 func (h *handler) isShutdown() bool { return errors.Is(h.ctx.Err(), context.Canceled) }
 
+// setStatus sets the status flags of the connection's next OK and EOF packets from its
+// session: SERVER_STATUS_AUTOCOMMIT and SERVER_STATUS_IN_TRANS (DB-API drivers decide by
+// them whether commit() and rollback() have anything to do).
+func setStatus(c *mysql.Conn, sess *engine.Session) {
+	f := c.StatusFlags &^ (mysql.ServerStatusAutocommit | mysql.ServerStatusInTrans | mysql.ServerStatusInTransReadonly)
+	if sess.Autocommit() {
+		f |= mysql.ServerStatusAutocommit
+	}
+	if sess.InTransaction() {
+		f |= mysql.ServerStatusInTrans
+		if sess.TransactionReadOnly() {
+			f |= mysql.ServerStatusInTransReadonly
+		}
+	}
+	c.StatusFlags = f
+}
+
 // ComResetConnection gives the connection a fresh session (its transaction rolled back).
 func (h *handler) ComResetConnection(c *mysql.Conn) {
 	if sess, ok := c.ClientData.(*engine.Session); ok {
 		sess.Close()
 		c.ClientData = h.e.NewSession()
 	}
+	c.StatusFlags = mysql.ServerStatusAutocommit
 }

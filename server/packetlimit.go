@@ -19,8 +19,11 @@ var errPacketTooLarge = errors.New("mysql: client sent a packet larger than max_
 // packetLimitConn follows the MySQL packet framing of what the client sends and fails the
 // read that would take one command past limit: the client gets ER_NET_PACKET_TOO_LARGE
 // and the connection is closed, as MySQL does, before vitess has buffered the command,
-// so one client cannot make the server hold a command of any size. Reads are made by one
-// goroutine at a time (vitess's connection loop).
+// so one client cannot make the server hold a command of any size. It also turns a
+// COM_STMT_RESET that names no prepared statement into an unknown command (vitess v0.24
+// dereferences the missing statement and drops the connection; see guardStmtReset).
+// Reads are made by one goroutine at a time (vitess's connection loop), which is also
+// the goroutine that calls SetPrepared and changes the prepared statements.
 type packetLimitConn struct {
 	net.Conn
 	limit int64
@@ -31,51 +34,142 @@ type packetLimitConn struct {
 	left      int64
 	size      int64
 	cont      bool // the current packet is 16 MiB - 1 bytes: the command continues
-	failed    bool
+	// first: the next payload byte is a command's first (its command byte); length is
+	// that packet's payload length.
+	first  bool
+	length int64
+	failed bool
+	// pending holds bytes read from Conn and not yet returned (a COM_STMT_RESET whose
+	// statement id has not fully arrived); buf is the storage reads go to.
+	pending  []byte
+	buf      []byte
+	prepared func(id uint32) bool
 }
+
+// SetPrepared installs the test of whether a statement id names a prepared statement of
+// the connection; until it is set, every COM_STMT_RESET is refused.
+func (c *packetLimitConn) SetPrepared(prepared func(id uint32) bool) { c.prepared = prepared }
 
 // Read reads from the client and follows the framing of what it read.
 func (c *packetLimitConn) Read(p []byte) (int, error) {
 	if c.failed {
 		return 0, errPacketTooLarge
 	}
-	n, err := c.Conn.Read(p)
-	if !c.follow(p[:n]) {
-		c.failed = true
-		c.refuse()
-		return 0, errPacketTooLarge
+	if len(p) == 0 {
+		return 0, nil
 	}
-	return n, err
+	var err error
+	if len(c.pending) == 0 {
+		if len(c.buf) < len(p) {
+			c.buf = make([]byte, len(p))
+		}
+		var n int
+		n, err = c.Conn.Read(c.buf[:len(p)])
+		c.pending = c.buf[:n]
+	}
+	for {
+		n, ok, more := c.follow(c.pending, len(p))
+		if !ok {
+			c.failed = true
+			c.refuse()
+			return 0, errPacketTooLarge
+		}
+		if n == 0 && more {
+			if err == nil {
+				// A COM_STMT_RESET starts here and its statement id is not all read yet.
+				err = c.readMore()
+				continue
+			}
+			// The client went away inside the command: what arrived is returned as is.
+			n = min(len(c.pending), len(p))
+			c.first = false
+			c.left -= int64(n)
+		}
+		copy(p, c.pending[:n])
+		c.pending = c.pending[n:]
+		if len(c.pending) > 0 {
+			return n, nil
+		}
+		return n, err
+	}
 }
 
-// follow advances the framing over b and reports false once a command passes the limit.
-func (c *packetLimitConn) follow(b []byte) bool {
-	for len(b) > 0 {
+// readMore appends the next read from Conn to pending (the rare path of a command split
+// across reads, so it may allocate).
+func (c *packetLimitConn) readMore() error {
+	b := make([]byte, len(c.pending), len(c.pending)+64)
+	copy(b, c.pending)
+	n, err := c.Conn.Read(b[len(b):cap(b)])
+	c.pending = b[:len(b)+n]
+	if n > 0 {
+		return nil
+	}
+	return err
+}
+
+// follow advances the framing over at most limit bytes of b and reports how many may be
+// returned: that many, or fewer with more set when a COM_STMT_RESET starts there and its
+// statement id lies past the end of b. Only b's COM_STMT_RESET commands are rewritten.
+// ok is false once a command passes the limit.
+func (c *packetLimitConn) follow(b []byte, limit int) (n int, ok, more bool) {
+	limit = min(limit, len(b))
+	for n < limit {
 		if c.left > 0 {
-			k := min(int64(len(b)), c.left)
+			if c.first {
+				need := int(min(c.length, 5))
+				if b[n] == comStmtReset && n+need > len(b) {
+					return n, true, true
+				}
+				c.guardStmtReset(b[n:min(n+need, len(b))])
+				c.first = false
+			}
+			k := min(int64(limit-n), c.left)
 			c.left -= k
-			b = b[k:]
+			n += int(k)
 			continue
 		}
-		k := copy(c.header[c.headerLen:], b)
+		k := copy(c.header[c.headerLen:], b[n:limit])
 		c.headerLen += k
-		b = b[k:]
+		n += k
 		if c.headerLen < 4 {
-			return true
+			return n, true, false
 		}
 		c.headerLen = 0
 		length := int64(c.header[0]) | int64(c.header[1])<<8 | int64(c.header[2])<<16
+		// A command's first packet has sequence number 0 (the handshake response has 1).
+		c.first = !c.cont && c.header[3] == 0 && length > 0
+		c.length = length
 		if !c.cont {
 			c.size = 0
 		}
 		c.size += length
 		c.cont = length == 0xffffff
 		if c.size > c.limit {
-			return false
+			return n, false, false
 		}
 		c.left = length
 	}
-	return true
+	return n, true, false
+}
+
+// comStmtReset is the command byte of COM_STMT_RESET; comRefused is a command byte vitess
+// does not handle, answered with ER_UNKNOWN_COM_ERROR.
+const (
+	comStmtReset = 0x1a
+	comRefused   = 0xfa
+)
+
+// guardStmtReset rewrites, in place, a COM_STMT_RESET (cmd: its first bytes, up to 5)
+// that is malformed or names no prepared statement into an unknown command: vitess v0.24
+// answers those with an error and then dereferences the missing statement anyway.
+func (c *packetLimitConn) guardStmtReset(cmd []byte) {
+	if len(cmd) == 0 || cmd[0] != comStmtReset {
+		return
+	}
+	if c.length == 5 && c.prepared != nil && c.prepared(binary.LittleEndian.Uint32(cmd[1:5])) {
+		return
+	}
+	cmd[0] = comRefused
 }
 
 // refuse writes ER_NET_PACKET_TOO_LARGE to the client, with a short deadline.
@@ -87,6 +181,29 @@ func (c *packetLimitConn) refuse() {
 	header := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), seq}
 	_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
 	_, _ = c.Write(append(header, payload...))
+}
+
+// packetConn finds the packetLimitConn under the listener's connection wrappers, nil if
+// there is none.
+func packetConn(c net.Conn) *packetLimitConn {
+	pc, _ := under[*packetLimitConn](c)
+	return pc
+}
+
+// under finds the first connection of type T in c's chain of wrappers (Unwrap).
+func under[T any](c net.Conn) (T, bool) {
+	for c != nil {
+		if x, ok := c.(T); ok {
+			return x, true
+		}
+		u, ok := c.(interface{ Unwrap() net.Conn })
+		if !ok {
+			break
+		}
+		c = u.Unwrap()
+	}
+	var zero T
+	return zero, false
 }
 
 // Unwrap is the connection whose reads are followed.

@@ -45,15 +45,6 @@ func watchPeer(conn net.Conn, cancel context.CancelFunc) (stop func()) {
 
 // rawSocket finds the socket under the listener's connection wrappers, nil if there is none.
 func rawSocket(c net.Conn) syscall.Conn {
-	for c != nil {
-		if sc, ok := c.(syscall.Conn); ok {
-			return sc
-		}
-		u, ok := c.(interface{ Unwrap() net.Conn })
-		if !ok {
-			return nil
-		}
-		c = u.Unwrap()
-	}
-	return nil
+	sc, _ := under[syscall.Conn](c)
+	return sc
 }

@@ -65,6 +65,10 @@ const (
 	WrongTableName      = 1103 // ER_WRONG_TABLE_NAME, 42000
 	WrongColumnName     = 1166 // ER_WRONG_COLUMN_NAME, 42000
 	LockWaitTimeout     = 1205 // ER_LOCK_WAIT_TIMEOUT, HY000
+	Deadlock            = 1213 // ER_LOCK_DEADLOCK, 40001: also a serialization failure
+	ReadOnlyTxn         = 1792 // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, 25006
+	TxnInProgress       = 1568 // ER_CANT_CHANGE_TX_CHARACTERISTICS, 25001
+	UnknownSysVarValue  = 1231 // ER_WRONG_VALUE_FOR_VAR, 42000
 )
 
 var sqlStates = map[uint16]string{
@@ -78,6 +82,7 @@ var sqlStates = map[uint16]string{
 	WrongGroupField: "42000", UnionColumns: "21000", OrderNotSelected: "HY000", NoTablesUsed: "HY000", NonUniqTable: "42000", DataTooLong: "22001", DupFieldName: "42S21", InvalidDefault: "42000", MultiplePriKey: "42000", KeyColumnMissing: "42000", BadTable: "42S02", NoDefault: "HY000", FieldSpecifiedTwice: "42000", NonUpdatable: "HY000",
 	TxnRolledBack: "XA100", QueryTimeout: "HY000", CapacityExceeded: "HY000", PacketTooLarge: "08S01",
 	WrongTableName: "42000", WrongColumnName: "42000",
+	Deadlock: "40001", ReadOnlyTxn: "25006", TxnInProgress: "25001", UnknownSysVarValue: "42000",
 }
 
 // New returns an *Error with the given code, its SQLSTATE and a formatted message.
