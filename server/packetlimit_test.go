@@ -47,12 +47,12 @@ func TestPacketConnGuardsStmtReset(t *testing.T) {
 		add(wirePacket(seq, payload...), wirePacket(seq, w...))
 	}
 	same(wirePacket(1, append([]byte{comStmtReset}, bytes.Repeat([]byte{1}, 40)...)...)) // handshake response
-	same(wirePacket(0, stmt(7)...))                                                        // prepared
-	refused(0, stmt(8))                                                                    // unknown
-	refused(0, []byte{comStmtReset, 7})                                                    // short
-	refused(0, append(stmt(7), 0))                                                         // long
-	same(wirePacket(0, append([]byte{3}, stmt(8)...)...))                                  // a query holding the byte
-	same(wirePacket(0, 0x0e))                                                              // COM_PING
+	same(wirePacket(0, stmt(7)...))                                                      // prepared
+	refused(0, stmt(8))                                                                  // unknown
+	refused(0, []byte{comStmtReset, 7})                                                  // short
+	refused(0, append(stmt(7), 0))                                                       // long
+	same(wirePacket(0, append([]byte{3}, stmt(8)...)...))                                // a query holding the byte
+	same(wirePacket(0, 0x0e))                                                            // COM_PING
 	same(wirePacket(0, stmt(7)...))
 
 	for seed := range uint64(200) {
