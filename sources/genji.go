@@ -168,6 +168,14 @@ type Txn struct {
 	undoing                          bool
 
 	plans   map[string]*tablePlan // prepared statements per table; cleared by DDL
+	// staged is the write set of a staged transaction (BeginStaged), nil otherwise.
+	staged *staged
+	// ReadLSN is the LSN of the snapshot a staged transaction's current statement reads,
+	// recorded with each row it writes (StagedRow.ReadAt); the engine sets it.
+	ReadLSN uint64
+	// unbounded: the size bound was enforced on the staged transactions replayed into this
+	// one (the committer's), so its own writes are not refused for size.
+	unbounded bool
 	logStmt *genji.Statement
 	catPut  *genji.Statement
 	lastLSN uint64 // highest LSN appended by this transaction, 0 if none
@@ -232,7 +240,7 @@ func (t *Txn) check(write bool) error {
 	if t.done {
 		return ErrTxnDone
 	}
-	if write && !t.writable {
+	if write && !t.writable && t.staged == nil {
 		return ErrReadOnly
 	}
 	return nil

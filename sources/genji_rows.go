@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/genjidb/genji"
@@ -45,6 +46,8 @@ type tableIndex struct {
 	cols   []int
 	unique bool
 	lookup *genji.Statement
+	// keyLookup finds the keys of the rows with given values (staged transactions).
+	keyLookup *genji.Statement
 }
 
 // plan returns the table plan of ts in this transaction.
@@ -272,38 +275,51 @@ func (t *Txn) Insert(ts TableSchema, row dataflow.Row) (key []byte, err error) {
 	if err := p.checkRow(row); err != nil {
 		return nil, err
 	}
-	args := make([]any, 0, len(row)+1)
+	if t.staged != nil {
+		return t.stagedInsert(p, row)
+	}
+	var id int64
 	if p.bag {
-		id, err := t.nextRowid(p)
-		if err != nil {
+		if id, err = t.nextRowid(p); err != nil {
 			return nil, err
 		}
-		args = append(args, id)
 		key = dataflow.AppendKey(nil, dataflow.NewInt(id))
 	} else {
 		key = dataflow.AppendColumnsKey(nil, row, ts.PrimaryKey)
 	}
-	if err := t.loadIndexes(p); err != nil {
+	if err := t.insertRow(p, id, row); err != nil {
 		return nil, err
+	}
+	return key, nil
+}
+
+// insertRow writes a checked row (with row id id in a table without primary key).
+func (t *Txn) insertRow(p *tablePlan, id int64, row dataflow.Row) error {
+	if err := t.loadIndexes(p); err != nil {
+		return err
 	}
 	if err := p.checkKeyLengths(row); err != nil {
-		return nil, err
+		return err
 	}
 	if err := t.chargeWrite(p.insertBytes(row), p.deleteBytes(row)); err != nil {
-		return nil, err
+		return err
+	}
+	args := make([]any, 0, len(row)+1)
+	if p.bag {
+		args = append(args, id)
 	}
 	args = p.rowArgs(args, row, true)
 	st, err := t.stmt(&p.insert, p.insertSQL)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := st.Exec(args...); err != nil {
 		if genji.IsAlreadyExistsError(err) {
-			return nil, t.insertConflict(p, row, err)
+			return t.insertConflict(p, row, err)
 		}
-		return nil, err
+		return err
 	}
-	return key, nil
+	return nil
 }
 
 // insertConflict names the key an INSERT collided on. Genji's INSERT checks the unique
@@ -350,6 +366,9 @@ func (t *Txn) Update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 	}
 	if err != nil {
 		return nil, err
+	}
+	if t.staged != nil {
+		return t.stagedUpdate(p, key, row)
 	}
 	if err := t.loadIndexes(p); err != nil {
 		return nil, err
@@ -428,6 +447,9 @@ func (t *Txn) Delete(ts TableSchema, key []byte) (err error) {
 	if err != nil {
 		return err
 	}
+	if t.staged != nil {
+		return t.stagedDelete(p, key)
+	}
 	old := make(dataflow.Row, len(p.fields))
 	found, err := t.lookup(p, keyArgs, old)
 	if err != nil {
@@ -458,6 +480,10 @@ func (t *Txn) Get(ts TableSchema, key []byte) (row dataflow.Row, found bool, err
 	p, err := t.plan(ts)
 	if err != nil {
 		return nil, false, err
+	}
+	if t.staged != nil {
+		row, found, _, err := t.current(p, key)
+		return slices.Clone(row), found, err
 	}
 	keyArgs, err := p.keyArgs(key)
 	if err == errNoSuchKey {
@@ -504,6 +530,15 @@ func (t *Txn) Scan(ts TableSchema, fn func(key []byte, row dataflow.Row) error) 
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", ts.Name, err)
 	}
+	if t.staged != nil {
+		return t.stagedScan(p, fn)
+	}
+	return t.scanSnapshot(p, fn)
+}
+
+// scanSnapshot is Scan of what Genji holds.
+func (t *Txn) scanSnapshot(p *tablePlan, fn func(key []byte, row dataflow.Row) error) error {
+	ts := p.ts
 	st, err := t.stmt(&p.scan, func() string {
 		return "SELECT " + p.selectList(p.bag) + " FROM " + p.gname
 	})

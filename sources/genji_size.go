@@ -44,7 +44,7 @@ func (t *Txn) charge(n int64) error { return t.chargeWrite(n, 0) }
 // charged, so that undoing the statement (Undo) can never be refused for size: a failed
 // statement always leaves the transaction as it was before it.
 func (t *Txn) chargeWrite(n, undo int64) error {
-	if t.undoing {
+	if t.undoing || t.unbounded {
 		t.bytes += n
 		t.reserved = max(0, t.reserved-n)
 		return nil
