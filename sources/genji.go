@@ -167,7 +167,7 @@ type Txn struct {
 	reserved, logBytes, stmtLogBytes int64
 	undoing                          bool
 
-	plans   map[string]*tablePlan // prepared statements per table; cleared by DDL
+	plans map[string]*tablePlan // prepared statements per table; cleared by DDL
 	// staged is the write set of a staged transaction (BeginStaged), nil otherwise.
 	staged *staged
 	// ReadLSN is the LSN of the snapshot a staged transaction's current statement reads,
@@ -176,9 +176,9 @@ type Txn struct {
 	// unbounded: the size bound was enforced on the staged transactions replayed into this
 	// one (the committer's), so its own writes are not refused for size.
 	unbounded bool
-	logStmt *genji.Statement
-	catPut  *genji.Statement
-	lastLSN uint64 // highest LSN appended by this transaction, 0 if none
+	logStmt   *genji.Statement
+	catPut    *genji.Statement
+	lastLSN   uint64 // highest LSN appended by this transaction, 0 if none
 }
 
 // Begin starts a transaction; a writable one waits until no other writable one is open.
