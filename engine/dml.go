@@ -54,6 +54,7 @@ func (t *table) relation(alias string) *sqlplan.Relation {
 // sources.IsTxnTooLarge when they would pass it; the statement is then undone).
 func (t *txnState) record(tb *table, op changelogpb.ChangeEvent_Op, key []byte, before, after dataflow.Row) error {
 	src := tableSource(tb.schema.Name)
+	t.tables[tb.schema.Name] = tb
 	ev := &changelogpb.ChangeEvent{Table: tb.schema.Name, Op: op, Key: key}
 	if before != nil {
 		t.changes[src] = append(t.changes[src], dataflow.Update{Row: before, Diff: -1})

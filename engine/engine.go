@@ -20,11 +20,13 @@ import (
 //
 // mu serialises every change of engine state (catalog, views, arrangements, the LSN) and
 // the taking of consistent snapshots of it, never long work: queries take their snapshot
-// under it and are evaluated without it. writer is held by the session whose write
-// transaction is open, from its first write (or BEGIN) to COMMIT or ROLLBACK, so Genji sees
-// one writer at a time; holding it, a COMMIT computes its epoch and a CREATE MATERIALIZED
-// VIEW hydrates without mu (nothing else changes the LSN, the catalog or the arrangements
-// meanwhile), and takes mu only to apply what it computed.
+// under it and are evaluated without it. writer is Genji's single writer: the committer
+// holds it for each group commit (see commit.go), a DDL statement for its transaction, the
+// maintenance loop to truncate the log. Write transactions hold nothing while they are open:
+// they are staged in memory and handed to the committer at COMMIT. Holding writer, a group
+// commit computes its first epoch and a CREATE MATERIALIZED VIEW hydrates without mu
+// (nothing else changes the LSN, the catalog or the arrangements meanwhile), and they take
+// mu only to apply what they computed.
 type Engine struct {
 	mu     sync.Mutex
 	writer chan struct{}
@@ -69,9 +71,17 @@ type Engine struct {
 	// subscriberBuffer is the default SubscribeOptions.Buffer.
 	subscriberBuffer int
 
-	// openTxn is the Genji transaction of the session holding writer, rolled back by Close
-	// if that session never ends it.
+	// openTxn is the Genji transaction of the DDL statement holding writer, rolled back by
+	// Close if it never ends.
 	openTxn *sources.Txn
+	// openTxns are the open staged transactions, whose snapshots bound what the committer
+	// must remember to validate them; guarded by mu.
+	openTxns map[*txnState]struct{}
+	// commitQ feeds the committer; committerDone is closed when it has stopped; conflicts
+	// is its memory of recent commits (commit.go).
+	commitQ       chan *commitReq
+	committerDone chan struct{}
+	conflicts     *conflicts
 	// pendingView is a materialized view built by a DDL statement that has not committed:
 	// its hydrated state is deleted if the statement fails.
 	pendingView *view
@@ -136,6 +146,8 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		sinks:   map[string]*sink{},
 		modules: map[string]*module{},
 		onEpoch: opts.ObserveEpoch,
+
+		openTxns: map[*txnState]struct{}{},
 	}
 	e.subscriberBuffer = opts.SubscriberBuffer
 	if e.subscriberBuffer <= 0 {
@@ -171,6 +183,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if reconcileEvery <= 0 {
 		reconcileEvery = time.Minute
 	}
+	e.startCommitter(mctx)
 	e.background.Go(func() { e.maintain(mctx, interval) })
 	e.background.Go(func() { e.reconcileLoop(mctx, reconcileEvery) })
 	e.mu.Lock()
@@ -231,6 +244,11 @@ func (e *Engine) Close() error {
 		e.mu.Unlock()
 	}
 	e.mu.Lock()
+	// Transactions still open are abandoned: their snapshots are released.
+	for t := range e.openTxns {
+		_ = t.gtx.Rollback()
+		delete(e.openTxns, t)
+	}
 	err := e.state.close()
 	e.mu.Unlock()
 	if serr := e.store.Close(); err == nil {

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -36,12 +38,16 @@ type Session struct {
 	chars txnChars
 }
 
-// txnState is an open write transaction: the Genji transaction, the changes made so far
-// (per dataflow source) and their change events.
+// txnState is an open write transaction: the Genji transaction (staged, or for DDL the
+// writer's), the changes made so far (per dataflow source), their change events, and the
+// tables written (by schema name), which must still be the same at COMMIT.
 type txnState struct {
 	gtx     *sources.Txn
 	changes map[string][]dataflow.Update
 	events  []*changelogpb.ChangeEvent
+	tables  map[string]*table
+	// ddl is set for a DDL statement's transaction, which holds the writer slot.
+	ddl bool
 }
 
 // txnMark is the size of a transaction's records before a statement.
@@ -231,8 +237,34 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported yet: %s", sqlparser.String(stmt))
 }
 
-// begin acquires the engine's writer slot and opens a Genji write transaction.
+// begin opens a staged write transaction over a snapshot of the last commit: it holds no
+// lock, so any number are open at once (see commit.go).
 func (s *Session) begin(ctx context.Context) error {
+	if err := checkDisk(s.e.dir, s.e.minFree); err != nil {
+		return err
+	}
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errEngineClosed
+	}
+	gtx, err := e.store.BeginStaged()
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	gtx.ReadLSN = e.lsn
+	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}, tables: map[string]*table{}}
+	if s.Isolation() == "SERIALIZABLE" {
+		gtx.TrackReads()
+	}
+	e.openTxns[s.txn] = struct{}{}
+	return nil
+}
+
+// beginDDL acquires the engine's writer slot, waiting at most the lock wait timeout, and
+// opens a Genji write transaction for a DDL statement.
+func (s *Session) beginDDL(ctx context.Context) error {
 	if err := checkDisk(s.e.dir, s.e.minFree); err != nil {
 		return err
 	}
@@ -247,7 +279,7 @@ func (s *Session) begin(ctx context.Context) error {
 			return interrupted(ctx)
 		case <-wait.C:
 			return sqlerr.New(sqlerr.LockWaitTimeout,
-				"Lock wait timeout exceeded; try restarting transaction (another session's write transaction stayed open for %v; see innodb_lock_wait_timeout)",
+				"Lock wait timeout exceeded; try restarting transaction (another DDL statement or a materialized view's build held the catalog for %v; see innodb_lock_wait_timeout)",
 				s.lockWaitTimeout())
 		}
 	}
@@ -256,19 +288,39 @@ func (s *Session) begin(ctx context.Context) error {
 		<-s.e.writer
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}}
+	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}, tables: map[string]*table{}, ddl: true}
 	s.e.mu.Lock()
 	s.e.openTxn = gtx
 	s.e.mu.Unlock()
 	return nil
 }
 
+// statementSnapshot moves the open transaction's reads to the last commit at the start of a
+// statement, for READ COMMITTED (and READ UNCOMMITTED, which runs as it).
+func (s *Session) statementSnapshot() error {
+	if s.txn == nil || s.txn.ddl {
+		return nil
+	}
+	if lvl := s.Isolation(); lvl != "READ-COMMITTED" && lvl != "READ-UNCOMMITTED" {
+		return nil
+	}
+	e := s.e
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := s.txn.gtx.RefreshSnapshot(); err != nil {
+		return err
+	}
+	s.txn.gtx.ReadLSN = e.lsn
+	return nil
+}
+
 // rollback abandons the open transaction.
 func (s *Session) rollback() {
-	_ = s.txn.gtx.Rollback()
+	t := s.txn
+	_ = t.gtx.Rollback()
 	s.txn = nil
 	s.explicit = false
-	s.release()
+	s.release(t)
 }
 
 // abort rolls back the explicit transaction after cause, and returns the error the client
@@ -302,12 +354,17 @@ func (s *Session) whileAborted(stmt sqlplan.Statement) (*Result, error) {
 	return nil, err
 }
 
-// release gives up the writer slot.
-func (s *Session) release() {
+// release forgets an ended transaction: a DDL statement's gives up the writer slot.
+func (s *Session) release(t *txnState) {
 	s.e.mu.Lock()
-	s.e.openTxn = nil
+	delete(s.e.openTxns, t)
+	if t.ddl {
+		s.e.openTxn = nil
+	}
 	s.e.mu.Unlock()
-	<-s.e.writer
+	if t.ddl {
+		<-s.e.writer
+	}
 }
 
 // commit commits the open transaction.
@@ -316,10 +373,11 @@ func (s *Session) commit(ctx context.Context) error {
 	return err
 }
 
-// commitLSN gives the open transaction the next LSN, appends its change events to the log,
-// computes every view's changes, and commits: Genji first (the log is the durable truth),
-// then the arrangements. If a view cannot be maintained (an error evaluating its query over
-// the new rows), the transaction is rolled back and nothing is applied.
+// commitLSN commits the open transaction through the committer (see commit.go), which gives
+// it the next LSN, appends its change events to the log, computes every view's changes and
+// commits it durably with the others of its group; it returns once every view is current
+// with it. If it lost to a transaction committed since it began, or a view cannot be
+// maintained (an error evaluating its query over the new rows), nothing is applied.
 func (s *Session) commitLSN(ctx context.Context) (uint64, error) {
 	t := s.txn
 	defer func() {
@@ -331,74 +389,37 @@ func (s *Session) commitLSN(ctx context.Context) (uint64, error) {
 	if len(t.events) == 0 {
 		return 0, nil
 	}
-	e := s.e
-	e.mu.Lock()
-	closed, lsn := e.closed, e.lsn+1
-	e.mu.Unlock()
-	if closed {
-		return 0, errEngineClosed
-	}
-	for src, us := range t.changes {
-		for i := range us {
-			us[i].Time = lsn
-		}
-		t.changes[src] = dataflow.Consolidate(us)
-	}
-	now := commitTime()
-	for _, ev := range t.events {
-		ev.Lsn, ev.CommitTimeMicros = lsn, now
-	}
-	if err := checkDisk(e.dir, e.minFree); err != nil {
-		return 0, err // rolled back: nothing was written
-	}
-	if err := t.gtx.AppendLog(&changelogpb.Transaction{Lsn: lsn, CommitTimeMicros: now, Events: t.events}); err != nil {
-		return 0, fmt.Errorf("append to change log: %w", err)
-	}
-	// The views' changes are computed without the engine's lock: the writer slot keeps every
-	// other write and DDL out, and the epoch only reads committed arrangements and stages
-	// its changes, so queries, TAILs and SHOWs go on meanwhile. The commit and the epoch's
-	// application happen together under the lock, so that a reader's snapshot (taken under
-	// it) never sees the tables of one LSN with the views of another.
-	res, err := e.runEpoch(lsn, t.changes, e.budget(ctx))
-	if err != nil {
-		return 0, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return 0, errEngineClosed
-	}
-	if err := t.gtx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
-	}
-	s.txn = nil
-	e.openTxn = nil
-	// The writer slot is given up once the epoch is applied: the next writer's epoch reads
-	// the arrangements as this one leaves them.
-	defer func() { <-e.writer }()
-	if err := e.applyCommitted(lsn, res); err != nil {
-		return lsn, fmt.Errorf("the transaction was committed at LSN %d, but: %w", lsn, err)
-	}
-	return lsn, nil
+	return s.e.submit(ctx, t)
 }
 
-// applyCommitted applies the epoch of a transaction Genji has committed. Nothing may undo the
-// commit now, so an internal error (a panic included) stops the engine instead: a restart
-// replays the log into the views.
-func (e *Engine) applyCommitted(lsn uint64, res *epochResult) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = e.fail(fmt.Errorf("internal error applying LSN %d: %v", lsn, r))
-		}
-	}()
-	return e.applyEpoch(lsn, res)
-}
-
-// write runs a data-changing statement: in the open transaction, or in its own.
+// write runs a data-changing statement: in the open transaction, or in its own. A statement
+// in its own transaction that loses to a concurrent commit is run again from the start
+// (nothing of it was seen by the client), after a short random pause that grows with the
+// attempts, until the lock wait timeout has passed: as a statement that waits for a row
+// lock in MySQL, it fails only after innodb_lock_wait_timeout.
 func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEntry) (int64, error)) (*Result, error) {
 	if s.TransactionReadOnly() {
 		return nil, sqlerr.New(sqlerr.ReadOnlyTxn, "Cannot execute statement in a READ ONLY transaction.")
 	}
+	deadline := time.Now().Add(s.lockWaitTimeout())
+	for attempt := 0; ; attempt++ {
+		res, err := s.writeOnce(ctx, fn)
+		if err == nil || !isConflict(err) || s.explicit || time.Now().After(deadline) {
+			return res, err
+		}
+		pause := time.Duration(rand.Int64N(int64(50*time.Microsecond) << min(attempt, 8)))
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, interrupted(ctx)
+		}
+	}
+}
+
+// writeOnce is one run of write.
+func (s *Session) writeOnce(ctx context.Context, fn func(t *txnState, undo *[]undoEntry) (int64, error)) (*Result, error) {
 	if s.txn == nil {
 		if err := s.begin(ctx); err != nil {
 			return nil, err
@@ -409,6 +430,8 @@ func (s *Session) write(ctx context.Context, fn func(t *txnState, undo *[]undoEn
 			s.explicit = true
 			s.startCharacteristics(nil)
 		}
+	} else if err := s.statementSnapshot(); err != nil {
+		return nil, err
 	}
 	var undo []undoEntry
 	mark := s.txn.mark()
@@ -457,16 +480,35 @@ func (s *Session) undo(entries []undoEntry) error {
 }
 
 // ddl runs a catalog statement in its own transaction; MySQL commits an open transaction
-// before DDL, and so does the engine.
+// before DDL, and so does the engine. A statement on a table that open transactions use
+// waits for them to end, at most the lock wait timeout, as MySQL's metadata locks make it.
 func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, func(), error)) (*Result, error) {
 	if s.explicit || s.txn != nil {
 		if err := s.commit(ctx); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.begin(ctx); err != nil {
+	for {
+		res, err := s.ddlOnce(ctx, fn)
+		var inUse *sources.TableInUseError
+		if !errors.As(err, &inUse) {
+			return res, err
+		}
+		if err := s.e.store.WaitUnused(ctx, inUse, s.lockWaitTimeout()); err != nil {
+			if ctx.Err() != nil {
+				return nil, interrupted(ctx)
+			}
+			return nil, err
+		}
+	}
+}
+
+// ddlOnce is one attempt of ddl.
+func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result, func(), error)) (*Result, error) {
+	if err := s.beginDDL(ctx); err != nil {
 		return nil, err
 	}
+	t := s.txn
 	defer func() {
 		if s.txn != nil {
 			s.rollback()
@@ -477,12 +519,12 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 	if s.e.closed {
 		return nil, errEngineClosed
 	}
-	res, apply, err := fn(s.txn.gtx)
+	res, apply, err := fn(t.gtx)
 	if err != nil {
 		s.e.abandonDDL()
 		return nil, err
 	}
-	if err := s.txn.gtx.Commit(); err != nil {
+	if err := t.gtx.Commit(); err != nil {
 		s.e.abandonDDL()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -503,6 +545,9 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 // snapshot of its sources; it is evaluated without the lock, so that a long query holds
 // back no other statement, and another statement's work holds it back only that long.
 func (s *Session) query(ctx context.Context, stmt sqlparser.TableStatement) (*Result, error) {
+	if err := s.statementSnapshot(); err != nil {
+		return nil, err
+	}
 	e := s.e
 	e.mu.Lock()
 	if e.closed {

@@ -26,11 +26,14 @@ type txnChars struct {
 	txnIsolation string
 }
 
-// DefaultIsolation is the level a session starts with. Every level runs serializably: one
-// write transaction is open at a time (its writes and its reads of its own writes happen
-// alone) and a read outside it sees the last commit, so any level asked for is honoured by
-// a stronger one, as the SQL standard allows.
-const DefaultIsolation = "SERIALIZABLE"
+// DefaultIsolation is the level a session starts with, MySQL's default. The engine runs
+// transactions under snapshot isolation, as PostgreSQL's REPEATABLE READ: a transaction reads
+// the snapshot of the last commit before its first statement (with its own writes over it),
+// and of two transactions that write one row the first to commit wins, the other's COMMIT
+// failing with 1213 (40001). SERIALIZABLE also fails a transaction at COMMIT when a row it
+// read by key, or a table it scanned, was written since its snapshot; READ COMMITTED (and
+// READ UNCOMMITTED, which runs as it) takes a new snapshot at each statement.
+const DefaultIsolation = "REPEATABLE-READ"
 
 // isolationLevels are the values transaction_isolation accepts, by their normalised form.
 var isolationLevels = map[string]string{

@@ -431,7 +431,18 @@ func (e *Engine) runEpoch(lsn uint64, inputs map[string][]dataflow.Update, budge
 // error here means the view store could not be written after the change log was: the engine
 // stops serving (see fail) and a restart replays the log into the views.
 func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
-	e.lsn = lsn
+	if err := e.stageEpoch(lsn, res); err != nil {
+		return err
+	}
+	e.publishEpoch(lsn, res)
+	return nil
+}
+
+// stageEpoch applies a computed epoch to the arrangements and the view store, where the next
+// epoch reads it; nothing else shows it (the LSN, frontiers, subscribers) before
+// publishEpoch, and readers, who take their snapshots under e.mu, do not see it as long as
+// e.mu stays held until then. Called with e.mu held.
+func (e *Engine) stageEpoch(lsn uint64, res *epochResult) error {
 	if err := res.ep.Commit(); err != nil {
 		return e.fail(err)
 	}
@@ -441,6 +452,13 @@ func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
 	if err := e.state.commitEpoch(lsn, e.order, res.changes); err != nil {
 		return e.fail(err)
 	}
+	return nil
+}
+
+// publishEpoch makes a staged epoch visible: the engine's LSN, every view's frontier, the
+// views' subscribers and WaitLSN. Called with e.mu held, in LSN order.
+func (e *Engine) publishEpoch(lsn uint64, res *epochResult) {
+	e.lsn = lsn
 	e.commits++
 	for _, t := range res.touched {
 		t.v.epochs++
@@ -451,7 +469,6 @@ func (e *Engine) applyEpoch(lsn uint64, res *epochResult) error {
 		v.publish(lsn, res.changes[v])
 	}
 	e.wakeWaiters()
-	return nil
 }
 
 // sumDiffs adds up the diffs of updates: the change in a collection's row count.

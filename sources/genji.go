@@ -45,6 +45,8 @@ type Store struct {
 
 	maxTxnBytes int64 // bound of a transaction's estimated Genji batch, see charge
 
+	use tableUse // tables open staged transactions use (genji_mdl.go)
+
 	mu      sync.Mutex
 	lastLSN uint64           // highest committed LSN in __cdc_log
 	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
@@ -71,7 +73,8 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, rowids: map[string]int64{}, maxTxnBytes: defaultMaxTxnBytes}
+	s := &Store{db: db, rowids: map[string]int64{}, maxTxnBytes: defaultMaxTxnBytes,
+		use: tableUse{users: map[string]map[*Txn]struct{}{}, fences: map[string]int{}}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -173,6 +176,10 @@ type Txn struct {
 	// ReadLSN is the LSN of the snapshot a staged transaction's current statement reads,
 	// recorded with each row it writes (StagedRow.ReadAt); the engine sets it.
 	ReadLSN uint64
+	// used are the tables a staged transaction's snapshot holds (genji_mdl.go); fenced the
+	// tables a DDL transaction fences.
+	used   map[string]bool
+	fenced []string
 	// unbounded: the size bound was enforced on the staged transactions replayed into this
 	// one (the committer's), so its own writes are not refused for size.
 	unbounded bool
@@ -201,6 +208,7 @@ func (t *Txn) Commit() error {
 	}
 	t.done = true
 	t.plans, t.logStmt, t.catPut = nil, nil, nil
+	defer t.unfence()
 	if err := t.tx.Commit(); err != nil {
 		t.rollbackGenji()
 		return fmt.Errorf("commit: %w", err)
@@ -220,6 +228,8 @@ func (t *Txn) Rollback() error {
 	}
 	t.done = true
 	t.plans, t.logStmt, t.catPut = nil, nil, nil
+	defer t.unuse()
+	defer t.unfence()
 	if err := t.rollbackGenji(); err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}

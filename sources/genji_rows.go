@@ -58,6 +58,9 @@ func (t *Txn) plan(ts TableSchema) (*tablePlan, error) {
 	if err := validateSchema(ts); err != nil {
 		return nil, err
 	}
+	if err := t.use(genjiTable(ts.Name)); err != nil {
+		return nil, err
+	}
 	p := &tablePlan{
 		ts:      ts,
 		gname:   genjiTable(ts.Name),
@@ -349,40 +352,47 @@ func (t *Txn) insertConflict(p *tablePlan, row dataflow.Row, cause error) error 
 // Update replaces the row at key with row and returns its key, which changes when the
 // primary key does (the row moves). A missing row is ErrRowNotFound.
 func (t *Txn) Update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byte, err error) {
+	newKey, _, err = t.update(ts, key, row)
+	return newKey, err
+}
+
+// update is Update that also returns the row replaced (nil in a staged transaction).
+func (t *Txn) update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byte, old dataflow.Row, err error) {
 	defer wrap(&err, "update %s", ts.Name)
 	if err := t.check(true); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := t.plan(ts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.checkRow(row); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keyArgs, err := p.keyArgs(key)
 	if err == errNoSuchKey {
-		return nil, ErrRowNotFound
+		return nil, nil, ErrRowNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if t.staged != nil {
-		return t.stagedUpdate(p, key, row)
+		newKey, err := t.stagedUpdate(p, key, row)
+		return newKey, nil, err
 	}
 	if err := t.loadIndexes(p); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := p.checkKeyLengths(row); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	old := make(dataflow.Row, len(p.fields))
+	old = make(dataflow.Row, len(p.fields))
 	found, err := t.lookup(p, keyArgs, old)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !found {
-		return nil, ErrRowNotFound
+		return nil, nil, ErrRowNotFound
 	}
 	newKey = key
 	moved := false
@@ -396,79 +406,85 @@ func (t *Txn) Update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 			}
 			exists, err := t.lookup(p, newArgs, nil)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if exists {
-				return nil, dupEntry(pick(row, ts.PrimaryKey), ts.Name, "PRIMARY")
+				return nil, nil, dupEntry(pick(row, ts.PrimaryKey), ts.Name, "PRIMARY")
 			}
 		}
 	}
 	// Genji's UPDATE does not check unique indexes before writing: check them here.
 	if err := t.uniqueConflict(p, old, row); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := t.chargeWrite(p.updateBytes(old, row, moved), p.updateBytes(row, old, moved)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var st *genji.Statement
 	if moved {
 		st, err = t.stmt(&p.updateAll, func() string { return p.updateSQL(true) })
 	} else {
 		if p.allKey {
-			return newKey, nil // every column is in the key, which did not change
+			return newKey, old, nil // every column is in the key, which did not change
 		}
 		st, err = t.stmt(&p.update, func() string { return p.updateSQL(false) })
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	args := p.rowArgs(make([]any, 0, len(row)+len(keyArgs)), row, moved)
 	args = append(args, keyArgs...)
 	if err := st.Exec(args...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return newKey, nil
+	return newKey, old, nil
 }
 
 // Delete removes the row at key; a missing row is ErrRowNotFound.
-func (t *Txn) Delete(ts TableSchema, key []byte) (err error) {
+func (t *Txn) Delete(ts TableSchema, key []byte) error {
+	_, err := t.delete(ts, key)
+	return err
+}
+
+// delete is Delete that also returns the row deleted (nil in a staged transaction).
+func (t *Txn) delete(ts TableSchema, key []byte) (old dataflow.Row, err error) {
 	defer wrap(&err, "delete from %s", ts.Name)
 	if err := t.check(true); err != nil {
-		return err
+		return nil, err
 	}
 	p, err := t.plan(ts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keyArgs, err := p.keyArgs(key)
 	if err == errNoSuchKey {
-		return ErrRowNotFound
+		return nil, ErrRowNotFound
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if t.staged != nil {
-		return t.stagedDelete(p, key)
+		return nil, t.stagedDelete(p, key)
 	}
-	old := make(dataflow.Row, len(p.fields))
+	old = make(dataflow.Row, len(p.fields))
 	found, err := t.lookup(p, keyArgs, old)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !found {
-		return ErrRowNotFound
+		return nil, ErrRowNotFound
 	}
 	if err := t.loadIndexes(p); err != nil {
-		return err
+		return nil, err
 	}
 	if err := t.chargeWrite(p.deleteBytes(old), p.insertBytes(old)); err != nil {
-		return err
+		return nil, err
 	}
 	st, err := t.stmt(&p.del, func() string { return "DELETE FROM " + p.gname + p.keyCond })
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return st.Exec(keyArgs...)
+	return old, st.Exec(keyArgs...)
 }
 
 // Get returns the row at key; found is false if there is none, a malformed key is an error.

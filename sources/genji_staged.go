@@ -23,6 +23,8 @@ import (
 // by table and key.
 type staged struct {
 	tables map[string]*stagedTable // by TableSchema.Name
+	// reads, when tracked (TrackReads), are the keys read per table ("" for a scan).
+	reads map[string]map[string]bool
 }
 
 // stagedTable is the write set of one table, with the values of its unique indexes among the
@@ -69,6 +71,7 @@ func (t *Txn) RefreshSnapshot() error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	_ = t.tx.Rollback()
+	t.unuse()
 	t.tx, t.plans = tx, nil
 	return nil
 }
@@ -108,23 +111,33 @@ func (t *Txn) StagedRows(fn func(StagedRow) error) error {
 // transaction: deletions first, then updates in place, then new rows. In a table with a
 // unique index an updated row is deleted and inserted again instead, so that rows that
 // exchanged unique values do not collide on the way. It fails, having written part of them,
-// if a row is not as src found it or a new row collides with one committed since src began:
-// run it between StartStatement and Undo to take it back.
-func (t *Txn) ApplyStaged(src *Txn) error {
+// if a row is not as src found it or a new row collides with one committed since src began.
+// undo takes back what it wrote (even after an error): run ApplyStaged after StartStatement
+// and undo inside Undo.
+func (t *Txn) ApplyStaged(src *Txn) (undo func() error, err error) {
+	var inverse []func() error
+	undo = func() error {
+		for i := len(inverse) - 1; i >= 0; i-- {
+			if err := inverse[i](); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if err := t.check(true); err != nil {
-		return err
+		return undo, err
 	}
 	if t.staged != nil || src.staged == nil {
-		return fmt.Errorf("apply staged: a staged transaction into a writable one")
+		return undo, fmt.Errorf("apply staged: a staged transaction into a writable one")
 	}
 	unique := map[string]bool{}
 	for name, st := range src.staged.tables {
 		p, err := t.plan(st.ts)
 		if err != nil {
-			return err
+			return undo, err
 		}
 		if err := t.loadIndexes(p); err != nil {
-			return err
+			return undo, err
 		}
 		unique[name] = slices.ContainsFunc(p.indexes, func(ix tableIndex) bool { return ix.unique })
 	}
@@ -134,20 +147,85 @@ func (t *Txn) ApplyStaged(src *Txn) error {
 			reinsert := unique[r.Table] && r.Row != nil && r.InSnap
 			switch {
 			case phase == 0 && r.InSnap && (r.Row == nil || reinsert):
-				return t.Delete(ts, r.Key)
+				old, err := t.delete(ts, r.Key)
+				if err == nil {
+					inverse = append(inverse, func() error { return t.insertAt(ts, r.Key, old) })
+				}
+				return err
 			case phase == 1 && r.Row != nil && r.InSnap && !reinsert:
-				_, err := t.Update(ts, r.Key, r.Row)
+				_, old, err := t.update(ts, r.Key, r.Row)
+				if err == nil {
+					inverse = append(inverse, func() error { _, err := t.Update(ts, r.Key, old); return err })
+				}
 				return err
 			case phase == 2 && r.Row != nil && (!r.InSnap || reinsert):
-				return t.insertAt(ts, r.Key, r.Row)
+				err := t.insertAt(ts, r.Key, r.Row)
+				if err == nil {
+					inverse = append(inverse, func() error { return t.Delete(ts, r.Key) })
+				}
+				return err
 			}
 			return nil
 		})
 		if err != nil {
-			return err
+			return undo, err
+		}
+	}
+	return undo, nil
+}
+
+// SetUnbounded exempts a writable transaction from the size bound: the committer's, into
+// which staged transactions that each passed it are replayed in groups that together fit.
+func (t *Txn) SetUnbounded() { t.unbounded = true }
+
+// MaxTxnBytes is the size bound of a transaction (Bytes).
+func (s *Store) MaxTxnBytes() int64 { return s.maxTxnBytes }
+
+// TrackReads makes a staged transaction remember what it reads (Reads), for SERIALIZABLE
+// validation.
+func (t *Txn) TrackReads() {
+	if t.staged != nil && t.staged.reads == nil {
+		t.staged.reads = map[string]map[string]bool{}
+	}
+}
+
+// Reads calls fn for what a staged transaction tracking reads has read: each table it
+// scanned (key nil), and each row it looked up by key outside its own writes.
+func (t *Txn) Reads(fn func(table string, key []byte) error) error {
+	if t.staged == nil {
+		return nil
+	}
+	for table, keys := range t.staged.reads {
+		if keys[""] {
+			if err := fn(table, nil); err != nil {
+				return err
+			}
+			continue
+		}
+		for k := range keys {
+			if err := fn(table, []byte(k)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// read records a read of the table (key nil: all of it) when reads are tracked.
+func (sg *staged) read(table string, key []byte) {
+	if sg.reads == nil {
+		return
+	}
+	m := sg.reads[table]
+	if m == nil {
+		m = map[string]bool{}
+		sg.reads[table] = m
+	}
+	if key == nil {
+		m[""] = true
+		return
+	}
+	m[string(key)] = true
 }
 
 // table returns the write set of ts, made on first use.
@@ -177,6 +255,7 @@ func (t *Txn) current(p *tablePlan, key []byte) (row dataflow.Row, found, inSnap
 	if r, ok := t.staged.table(p.ts).rows[string(key)]; ok {
 		return r.row, r.row != nil, r.inSnap, nil
 	}
+	t.staged.read(p.ts.Name, key)
 	keyArgs, err := p.keyArgs(key)
 	if err == errNoSuchKey {
 		return nil, false, false, nil
@@ -433,6 +512,7 @@ func (t *Txn) stagedDelete(p *tablePlan, key []byte) error {
 // stagedScan is Scan in a staged transaction: the snapshot's rows merged, in key order, with
 // the rows the transaction wrote.
 func (t *Txn) stagedScan(p *tablePlan, fn func(key []byte, row dataflow.Row) error) error {
+	t.staged.read(p.ts.Name, nil)
 	st := t.staged.table(p.ts)
 	keys := st.sortedKeys()
 	next := 0

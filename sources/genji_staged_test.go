@@ -140,7 +140,8 @@ func testStagedMatchesGenji(t *testing.T, seed uint64) {
 	want := contents(t, d, stagedKeyed) + " | " + contents(t, d, stagedBag)
 	w := begin(t, stagedS, true)
 	w.StartStatement()
-	must(t, w.ApplyStaged(s))
+	_, err = w.ApplyStaged(s)
+	must(t, err)
 	must(t, w.Commit())
 	r := begin(t, stagedS, false)
 	if got := contents(t, r, stagedKeyed) + " | " + contents(t, r, stagedBag); got != want {
@@ -149,8 +150,8 @@ func testStagedMatchesGenji(t *testing.T, seed uint64) {
 }
 
 // TestStagedIsolation: two staged transactions do not see each other's writes nor later
-// commits; replaying the second after the first fails on a key both inserted (1062) and
-// leaves the first's rows.
+// commits; replaying the second after the first fails on a key both inserted (1062), and
+// its undo takes back the part of it already replayed.
 func TestStagedIsolation(t *testing.T) {
 	st := stagedStore(t)
 	a, err := st.BeginStaged()
@@ -161,12 +162,15 @@ func TestStagedIsolation(t *testing.T) {
 	defer b.Rollback()
 	mustKey(t)(a.Insert(stagedKeyed, keyedRow(20, "a", 1)))
 	mustKey(t)(b.Insert(stagedKeyed, keyedRow(20, "b", 2)))
+	must(t, b.Delete(stagedKeyed, keyOf(2)))                         // replayed before b's insert fails
+	mustKey(t)(b.Update(stagedKeyed, keyOf(3), keyedRow(3, "x", 3))) // so is this
 	must(t, a.Delete(stagedKeyed, keyOf(1)))
 	if _, found, _ := b.Get(stagedKeyed, keyOf(1)); !found {
 		t.Fatal("b sees a's delete")
 	}
 	w := begin(t, st, true)
-	must(t, w.ApplyStaged(a))
+	_, err = w.ApplyStaged(a)
+	must(t, err)
 	must(t, w.Commit())
 	if _, found, _ := b.Get(stagedKeyed, keyOf(20)); found {
 		if r, _, _ := b.Get(stagedKeyed, keyOf(20)); r[1].String() != "b" {
@@ -175,12 +179,20 @@ func TestStagedIsolation(t *testing.T) {
 	}
 	w = begin(t, st, true)
 	w.StartStatement()
-	if code := outcome(nil, w.ApplyStaged(b)); code != "error 1062" {
+	undo, err := w.ApplyStaged(b)
+	if code := outcome(nil, err); code != "error 1062" {
 		t.Fatalf("replaying b: %s, want 1062", code)
 	}
-	must(t, w.Rollback())
+	must(t, w.Undo(undo))
+	must(t, w.Commit())
 	r := begin(t, st, false)
 	if row, found, _ := r.Get(stagedKeyed, keyOf(20)); !found || row[1].String() != "a" {
 		t.Fatalf("row 20 after a: %v %v", row, found)
+	}
+	if _, found, _ := r.Get(stagedKeyed, keyOf(2)); !found {
+		t.Fatal("undoing b's replay did not bring back row 2")
+	}
+	if row, _, _ := r.Get(stagedKeyed, keyOf(3)); row[1].String() != "u3" {
+		t.Fatalf("undoing b's replay left row 3 as %v", row)
 	}
 }

@@ -216,6 +216,9 @@ func (t *Txn) AddColumns(ts TableSchema, cols []ColumnSchema) error {
 	if _, err := cat.GetTableInfo(gname); err != nil {
 		return sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", ts.Name)
 	}
+	if err := t.claim(ts.Name, gname); err != nil {
+		return err
+	}
 	idx, err := t.indexFields(gname)
 	if err != nil {
 		return fmt.Errorf("add columns to %s: %w", ts.Name, err)
@@ -268,6 +271,9 @@ func (t *Txn) DropTable(name string) error {
 	if _, err := t.s.db.DB.Catalog.GetTableInfo(gname); err != nil {
 		return sqlerr.New(sqlerr.BadTable, "Unknown table '%s'", name)
 	}
+	if err := t.claim(name, gname); err != nil {
+		return err
+	}
 	// Genji deletes every row and index entry one by one.
 	idx, err := t.indexFields(gname)
 	if err != nil {
@@ -301,6 +307,9 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 	info, err := t.s.db.DB.Catalog.GetTableInfo(gtable)
 	if err != nil {
 		return sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", table)
+	}
+	if err := t.claim(table, gtable); err != nil {
+		return err
 	}
 	gidx := genjiIndex(name)
 	if err := checkGenjiName(name, gidx); err != nil {
@@ -440,6 +449,11 @@ func (t *Txn) DropIndex(name string) error {
 	info, err := t.s.db.DB.Catalog.GetIndexInfo(gidx)
 	if err != nil {
 		return sqlerr.New(sqlerr.CantDropIndex, "Can't DROP '%s'; check that column/key exists", name)
+	}
+	if tn, ok := unmangle("t", info.Owner.TableName); ok {
+		if err := t.claim(tn, info.Owner.TableName); err != nil {
+			return err
+		}
 	}
 	var fields []string
 	for _, path := range info.Paths {

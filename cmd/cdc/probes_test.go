@@ -292,7 +292,9 @@ func TestProbeTransactionTooLarge(t *testing.T) {
 }
 
 // TestProbeAbandonedStatements is reproduction 3: statements of clients that gave up
-// waiting behind an open transaction are never applied.
+// waiting behind an open transaction are never applied. Since transactions are staged
+// (issue 13) a write beside an open transaction does not wait at all; DDL on a table the
+// transaction uses waits for it, as MySQL's metadata locks make it.
 func TestProbeAbandonedStatements(t *testing.T) {
 	s := startProbe(t, "", "")
 	db := s.db()
@@ -305,7 +307,13 @@ func TestProbeAbandonedStatements(t *testing.T) {
 	}
 	defer holder.Close()
 	probeExec(t, holder, "BEGIN", "INSERT INTO t VALUES (1)")
-	for _, q := range []string{"INSERT INTO t VALUES (99)", "CREATE TABLE late (id INT)", "CREATE MATERIALIZED VIEW late_view AS SELECT COUNT(*) FROM t"} {
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = db.ExecContext(wctx, "INSERT INTO t VALUES (99)")
+	cancel()
+	if err != nil {
+		t.Fatalf("an INSERT beside an idle open transaction: %v", err)
+	}
+	for _, q := range []string{"DROP TABLE t", "CREATE INDEX late ON t (id)"} {
 		cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		_, err := db.ExecContext(cctx, q)
 		cancel()
@@ -322,15 +330,11 @@ func TestProbeAbandonedStatements(t *testing.T) {
 	}
 	probeExec(t, holder, "ROLLBACK")
 	time.Sleep(200 * time.Millisecond)
-	if n := probeCount(t, db, "t"); n != 0 {
-		t.Errorf("t has %d rows: an abandoned INSERT was applied", n)
+	if n := probeCount(t, db, "t"); n != 1 {
+		t.Errorf("t has %d rows, want the one committed beside the transaction (an abandoned DROP TABLE was applied?)", n)
 	}
-	rows, err := crashQuery(ctx, db, "SHOW TABLES")
-	if err != nil || len(rows) != 1 {
-		t.Errorf("SHOW TABLES: %v %v (an abandoned CREATE TABLE was applied?)", rows, err)
-	}
-	if rows, err := crashQuery(ctx, db, "SHOW MATERIALIZED VIEWS"); err != nil || len(rows) != 0 {
-		t.Errorf("SHOW MATERIALIZED VIEWS: %v %v (an abandoned CREATE MATERIALIZED VIEW was applied?)", rows, err)
+	if _, err := db.ExecContext(ctx, "CREATE INDEX late ON t (id)"); err != nil {
+		t.Errorf("CREATE INDEX late after the ROLLBACK: %v (an abandoned CREATE INDEX was applied?)", err)
 	}
 }
 
