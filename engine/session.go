@@ -429,6 +429,10 @@ func (s *Session) writeOnce(ctx context.Context, fn func(t *txnState, undo *[]un
 			// ROLLBACK, as if BEGIN had been sent before it.
 			s.explicit = true
 			s.startCharacteristics(nil)
+		} else {
+			// One statement: its new rows are checked against the last commit when it
+			// commits, which is when the statement ends.
+			s.txn.gtx.DeferChecks()
 		}
 	} else if err := s.statementSnapshot(); err != nil {
 		return nil, err

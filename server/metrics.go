@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,7 @@ type Metrics struct {
 	webhookErrors                                  *prometheus.CounterVec
 	eventDelay                                     prometheus.Histogram
 	webhook                                        http.Handler
+	pprof                                          bool
 }
 
 // NewMetrics returns a registry with the process and Go collectors and the server's metrics.
@@ -151,8 +153,19 @@ func (m *Metrics) Handler() http.Handler {
 	if m.webhook != nil {
 		mux.Handle("/webhooks/s3", m.webhook)
 	}
+	if m.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
+
+// ServePprof makes the HTTP server (started afterwards) serve Go's profiles under
+// /debug/pprof/ (cdc serve --pprof): CPU, heap, goroutines, for finding where time goes.
+func (m *Metrics) ServePprof() { m.pprof = true }
 
 // ServeWebhook makes the HTTP server (started afterwards) receive bucket notifications on
 // POST /webhooks/s3 with h.

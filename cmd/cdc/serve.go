@@ -21,6 +21,7 @@ func runServe(args []string) int {
 	addr := fs.String("mysql-addr", "127.0.0.1:3306", "MySQL protocol listen address")
 	grpcAddr := fs.String("grpc-addr", "127.0.0.1:6877", "gRPC listen address (the cdc.v1.Engine service, modules, reflection, health); empty for none")
 	httpAddr := fs.String("http-addr", "127.0.0.1:6876", "HTTP listen address for /metrics and /healthz")
+	pprofOn := fs.Bool("pprof", false, "also serve Go's profiles at /debug/pprof/ on the HTTP address")
 	maxConns := fs.Int("max-connections", 1000, "MySQL connections open at once, logged in or not; one more gets ERROR 1040 (Too many connections)")
 	handshakeTimeout := fs.Duration("handshake-timeout", 10*time.Second, "time a MySQL connection has to log in before it is closed")
 	user := fs.String("user", "root", "MySQL user name clients log in with")
@@ -54,6 +55,9 @@ func runServe(args []string) int {
 		log.Info("no --s3-webhook-token: bucket notifications are refused; sources follow their buckets by listing them")
 	}
 	metrics.ServeWebhook(server.NewS3Webhook(e, *webhookToken, log, metrics))
+	if *pprofOn {
+		metrics.ServePprof()
+	}
 	waitHTTP, err := metrics.StartHTTP(ctx, *httpAddr, log)
 	if err != nil {
 		log.Error("start http server", "err", err)
