@@ -113,3 +113,58 @@ func TestMySQLClientTransactions(t *testing.T) {
 		`import MySQLdb
 def connect(port): return MySQLdb.connect(host="127.0.0.1", port=port, user="root", passwd="", db="cdc")`)
 }
+
+// concurrencyScript runs, with PyMySQL, what the engine's concurrency promises to a DB-API
+// client: a transaction left open does not delay a writer of other rows (the connection's
+// read timeout would end a blocked one), a write that conflicts with a transaction that
+// committed first fails at COMMIT with 1213, and so do crossed updates (a deadlock under
+// row locks); the loser changed nothing.
+const concurrencyScript = `
+import sys, pymysql
+port = int(sys.argv[1])
+def conn(autocommit=False):
+    return pymysql.connect(host="127.0.0.1", port=port, user="root", password="", database="cdc",
+                           autocommit=autocommit, read_timeout=30)
+a, b = conn(), conn()
+setup = conn(True)
+setup.cursor().execute("CREATE TABLE acct (id INT PRIMARY KEY, balance INT)")
+setup.cursor().execute("INSERT INTO acct VALUES (1, 100), (2, 100), (3, 100)")
+a.cursor().execute("INSERT INTO acct VALUES (10, 0)")  # left open
+w = conn(True)
+w.cursor().execute("INSERT INTO acct VALUES (11, 0)")
+print("writer beside an idle transaction: done")
+a.rollback()
+def code(fn):
+    try:
+        fn()
+        return "ok"
+    except pymysql.err.OperationalError as e:
+        return str(e.args[0])
+a.cursor().execute("UPDATE acct SET balance = balance - 10 WHERE id = 1")
+b.cursor().execute("UPDATE acct SET balance = balance - 20 WHERE id = 1")
+print("conflict:", code(a.commit), code(b.commit))
+a.cursor().execute("UPDATE acct SET balance = balance + 1 WHERE id = 2")
+b.cursor().execute("UPDATE acct SET balance = balance + 1 WHERE id = 3")
+a.cursor().execute("UPDATE acct SET balance = balance + 1 WHERE id = 3")
+b.cursor().execute("UPDATE acct SET balance = balance + 1 WHERE id = 2")
+print("deadlock:", code(a.commit), code(b.commit))
+c = setup.cursor()
+c.execute("SELECT id, balance FROM acct ORDER BY id")
+print("rows", [tuple(r) for r in c.fetchall()])
+`
+
+// concurrencyWant is what concurrencyScript prints.
+const concurrencyWant = `writer beside an idle transaction: done
+conflict: ok 1213
+deadlock: ok 1213
+rows [(1, 90), (2, 101), (3, 101), (11, 0)]
+`
+
+func TestPyMySQLConcurrency(t *testing.T) {
+	needPythonModule(t, "pymysql", "python3-pymysql")
+	srv := startServerFull(t, "")
+	_, port, _ := strings.Cut(srv.Addr(), ":")
+	if out := runPython(t, port, concurrencyScript); out != concurrencyWant {
+		t.Errorf("PyMySQL concurrency:\n%s\nwant:\n%s", out, concurrencyWant)
+	}
+}
