@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cdc-dev/cdc/engine"
@@ -205,37 +206,13 @@ func runDifferential(t *testing.T, seed int64, txns int, dir string, reopenEvery
 
 // randomTxn runs one transaction of random writes; it may be rolled back or fail.
 func randomTxn(t *testing.T, s *engine.Session, rng *rand.Rand) {
-	val := func() string {
-		if rng.Intn(8) == 0 {
-			return "NULL"
-		}
-		return fmt.Sprint(rng.Intn(10))
-	}
 	stmts := 1 + rng.Intn(4)
 	explicit := stmts > 1 || rng.Intn(4) == 0
 	if explicit {
 		mustExec(t, s, "BEGIN")
 	}
 	for i := 0; i < stmts; i++ {
-		var q string
-		switch rng.Intn(9) {
-		case 0, 1:
-			q = fmt.Sprintf("INSERT INTO a VALUES (%d, %s, %s)", rng.Intn(20), val(), val())
-		case 2:
-			q = fmt.Sprintf("INSERT INTO b VALUES (%d, %s, %s), (%d, %s, %s)", rng.Intn(20), val(), val(), rng.Intn(20), val(), val())
-		case 3:
-			q = fmt.Sprintf("INSERT INTO c VALUES (%s, %s)", val(), val())
-		case 4:
-			q = fmt.Sprintf("UPDATE a SET g = %s WHERE k = %d", val(), rng.Intn(20))
-		case 5:
-			q = fmt.Sprintf("UPDATE b SET w = w + 1, g = %s WHERE g = %s", val(), val())
-		case 6:
-			q = fmt.Sprintf("DELETE FROM a WHERE v = %d", rng.Intn(10))
-		case 7:
-			q = fmt.Sprintf("DELETE FROM c WHERE g <=> %s LIMIT 1", val())
-		case 8:
-			q = fmt.Sprintf("UPDATE a SET k = %d WHERE k = %d", rng.Intn(20), rng.Intn(20))
-		}
+		q := randomWrite(rng)
 		if _, err := s.Exec(context.Background(), q); err != nil {
 			code := sqlerr.As(err).Code
 			if code != sqlerr.DupEntry {
@@ -250,6 +227,171 @@ func randomTxn(t *testing.T, s *engine.Session, rng *rand.Rand) {
 			mustExec(t, s, "COMMIT")
 		}
 	}
+}
+
+// randomWrite is one random write statement on the differential tables.
+func randomWrite(rng *rand.Rand) string {
+	val := func() string {
+		if rng.Intn(8) == 0 {
+			return "NULL"
+		}
+		return fmt.Sprint(rng.Intn(10))
+	}
+	switch rng.Intn(9) {
+	case 0, 1:
+		return fmt.Sprintf("INSERT INTO a VALUES (%d, %s, %s)", rng.Intn(20), val(), val())
+	case 2:
+		return fmt.Sprintf("INSERT INTO b VALUES (%d, %s, %s), (%d, %s, %s)", rng.Intn(20), val(), val(), rng.Intn(20), val(), val())
+	case 3:
+		return fmt.Sprintf("INSERT INTO c VALUES (%s, %s)", val(), val())
+	case 4:
+		return fmt.Sprintf("UPDATE a SET g = %s WHERE k = %d", val(), rng.Intn(20))
+	case 5:
+		return fmt.Sprintf("UPDATE b SET w = w + 1, g = %s WHERE g = %s", val(), val())
+	case 6:
+		return fmt.Sprintf("DELETE FROM a WHERE v = %d", rng.Intn(10))
+	case 7:
+		return fmt.Sprintf("DELETE FROM c WHERE g <=> %s LIMIT 1", val())
+	default:
+		return fmt.Sprintf("UPDATE a SET k = %d WHERE k = %d", rng.Intn(20), rng.Intn(20))
+	}
+}
+
+// TestDifferentialConcurrent interleaves the statements of several sessions, each in its
+// own open transaction (or in autocommit), at random: transactions see their snapshots and
+// commit in groups, some lose to one that committed first (1213) or inserted their key
+// (1062), and after every commit every view equals its query over the committed tables.
+// It ends with the sessions writing from goroutines at once.
+func TestDifferentialConcurrent(t *testing.T) {
+	steps := 1500
+	if *soak {
+		steps = 20000
+	}
+	for _, dir := range []string{"", t.TempDir()} {
+		name := "memory"
+		if dir != "" {
+			name = "pebble"
+		}
+		t.Run(name, func(t *testing.T) { runDifferentialConcurrent(t, *seed+2, steps, dir) })
+	}
+}
+
+func runDifferentialConcurrent(t *testing.T, seed int64, steps int, dir string) {
+	e := openEngine(t, engine.Options{Dir: dir})
+	check := e.NewSession()
+	mustExec(t, check, `CREATE TABLE a (k INT PRIMARY KEY, g INT, v INT)`)
+	mustExec(t, check, `CREATE TABLE b (k INT PRIMARY KEY, g INT, w INT)`)
+	mustExec(t, check, `CREATE TABLE c (g INT, x INT)`)
+	var views []string
+	queries := map[string]string{}
+	for i, q := range differentialViews {
+		name := fmt.Sprintf("dv%d", i)
+		mustExec(t, check, fmt.Sprintf("CREATE MATERIALIZED VIEW %s AS %s", name, q))
+		views, queries[name] = append(views, name), q
+	}
+	verify := func(step int, after string) {
+		t.Helper()
+		for _, v := range views {
+			got, want := rowsOf(t, check, "SELECT * FROM "+v), rowsOf(t, check, queries[v])
+			if !slices.Equal(got, want) {
+				t.Fatalf("seed %d, step %d, after %s: view %s (%s) diverged from its query\nview:  %v\nquery: %v", seed, step, after, v, queries[v], got, want)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(seed))
+	const sessions = 4
+	ss := make([]*engine.Session, sessions)
+	open := make([]bool, sessions)
+	for i := range ss {
+		ss[i] = e.NewSession()
+		defer ss[i].Close()
+	}
+	commits, lost := 0, 0
+	for step := 0; step < steps; step++ {
+		i := rng.Intn(sessions)
+		s := ss[i]
+		switch r := rng.Intn(10); {
+		case !open[i] && r < 3: // a statement in autocommit
+			q := randomWrite(rng)
+			if _, err := s.Exec(context.Background(), q); err != nil && sqlerr.As(err).Code != sqlerr.DupEntry {
+				t.Fatalf("%s: %v", q, err)
+			}
+			verify(step, q)
+		case !open[i]:
+			mustExec(t, s, "BEGIN")
+			open[i] = true
+		case r == 0:
+			mustExec(t, s, "ROLLBACK")
+			open[i] = false
+		case r < 3:
+			open[i] = false
+			_, err := s.Exec(context.Background(), "COMMIT")
+			switch code := sqlerr.As(err); {
+			case err == nil:
+				commits++
+			case code.Code == sqlerr.Deadlock || code.Code == sqlerr.DupEntry:
+				lost++
+			default:
+				t.Fatalf("COMMIT: %v", err)
+			}
+			verify(step, fmt.Sprintf("session %d's COMMIT", i))
+		default:
+			q := randomWrite(rng)
+			if _, err := s.Exec(context.Background(), q); err != nil && sqlerr.As(err).Code != sqlerr.DupEntry {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	for i, s := range ss {
+		if open[i] {
+			mustExec(t, s, "ROLLBACK")
+		}
+	}
+	if commits == 0 || lost == 0 {
+		t.Fatalf("%d commits, %d lost to concurrent ones: the interleaving tested nothing", commits, lost)
+	}
+	// The same from goroutines at once.
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	for i, s := range ss {
+		r := rand.New(rand.NewSource(seed*10 + int64(i)))
+		wg.Go(func() {
+			for range steps / 10 {
+				if err := concurrentTxn(s, r); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	verify(steps, "the concurrent writers")
+	t.Logf("seed %d: %d interleaved commits, %d lost to concurrent commits", seed, commits, lost)
+}
+
+// concurrentTxn runs one random transaction of up to three writes and commits it; losing to
+// a concurrent transaction is not an error.
+func concurrentTxn(s *engine.Session, rng *rand.Rand) error {
+	ctx := context.Background()
+	if _, err := s.Exec(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	for n := 1 + rng.Intn(3); n > 0; n-- {
+		q := randomWrite(rng)
+		if _, err := s.Exec(ctx, q); err != nil && sqlerr.As(err).Code != sqlerr.DupEntry {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	if _, err := s.Exec(ctx, "COMMIT"); err != nil {
+		if c := sqlerr.As(err).Code; c != sqlerr.Deadlock && c != sqlerr.DupEntry {
+			return fmt.Errorf("COMMIT: %w", err)
+		}
+	}
+	return nil
 }
 
 // openEngine opens an engine that is closed when the test ends.
