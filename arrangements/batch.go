@@ -1,7 +1,7 @@
 package arrangements
 
 import (
-	"errors"
+	"bytes"
 	"slices"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -12,9 +12,10 @@ import (
 // and commits them atomically: after a crash either all of them are present or none.
 //
 // Diffs are accumulated in memory per (arrangement, key, row), so an update repeated within
-// a batch (in one Apply or several) is summed. Commit then reads each entry's committed
-// count, writes the new count or deletes the entry when it reaches zero, and commits one
-// Pebble batch. Reads never see a batch's changes before it commits.
+// a batch (in one Apply or several) is summed. Commit then writes each entry's diff as a
+// merge operand that Pebble adds to its count (countMerger: an entry whose count reaches
+// zero disappears), and commits one Pebble batch. Reads never see a batch's changes before
+// it commits.
 //
 // Like Mem, an entry is identified by key||row encoding alone; an existing entry keeps the
 // key/row split it was created with. Arrangements whose keys have a fixed number of columns
@@ -110,14 +111,6 @@ func (b *Batch) Commit(sync bool) error {
 	if b.Empty() {
 		return nil
 	}
-	keys := make([]string, 0, len(b.pending))
-	for k, p := range b.pending {
-		if p.diff != 0 {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-
 	pb := b.s.db.NewBatch()
 	defer pb.Close()
 	for _, r := range b.ranges {
@@ -125,32 +118,43 @@ func (b *Batch) Commit(sync bool) error {
 			return err
 		}
 	}
-	deltas := make(map[*Arrangement]int)
-	for _, k := range keys {
-		p := b.pending[k]
-		cur, keyLen, existed, err := b.s.count([]byte(k))
+	var falling []string
+	for k, p := range b.pending {
+		switch {
+		case p.diff > 0:
+			b.buf = appendValue(b.buf[:0], p.diff, p.keyLen)
+			if err := pb.Merge([]byte(k), b.buf, nil); err != nil {
+				return err
+			}
+		case p.diff < 0:
+			falling = append(falling, k)
+		}
+	}
+	if len(falling) > 0 {
+		slices.Sort(falling)
+		counts, err := b.s.newCounter()
 		if err != nil {
 			return err
 		}
-		next := cur + p.diff
-		if !existed {
-			keyLen = p.keyLen
-		}
-		switch {
-		case next == 0:
-			if existed {
-				if err := pb.Delete([]byte(k), nil); err != nil {
-					return err
-				}
-				deltas[p.arr]--
-			}
-		default:
-			b.buf = appendValue(b.buf[:0], next, keyLen)
-			if err := pb.Set([]byte(k), b.buf, nil); err != nil {
+		defer counts.close()
+		for _, k := range falling {
+			p := b.pending[k]
+			cur, keyLen, existed, err := counts.count([]byte(k))
+			if err != nil {
 				return err
 			}
-			if !existed {
-				deltas[p.arr]++
+			switch next := cur + p.diff; {
+			case !existed:
+				b.buf = appendValue(b.buf[:0], p.diff, p.keyLen)
+				err = pb.Merge([]byte(k), b.buf, nil)
+			case next == 0:
+				err = pb.Delete([]byte(k), nil)
+			default:
+				b.buf = appendValue(b.buf[:0], next, keyLen)
+				err = pb.Set([]byte(k), b.buf, nil)
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
@@ -178,28 +182,36 @@ func (b *Batch) Commit(sync bool) error {
 		return err
 	}
 	b.s.committed()
-	for _, a := range b.dropped {
-		a.n, a.nKnown = 0, true
-	}
-	for a, d := range deltas {
-		if a.nKnown {
-			a.n += d
-		}
-	}
 	return nil
 }
 
-// count returns the committed count and key length of a full entry key.
-func (s *Store) count(k []byte) (_ dataflow.Diff, _ int, _ bool, err error) {
-	defer func() { err = damaged(err) }()
-	v, closer, err := s.db.Get(k)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return 0, 0, false, nil
+// counter reads the committed counts of entries, in ascending key order, with one iterator:
+// a point seek per key (SeekPrefixGE, which the Bloom filters answer for absent keys) that
+// reuses the iterator's positioned levels and blocks.
+type counter struct {
+	it *pebble.Iterator
+}
+
+func (s *Store) newCounter() (*counter, error) {
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return nil, damaged(err)
 	}
+	return &counter{it: it}, nil
+}
+
+func (c *counter) close() { _ = c.it.Close() }
+
+// count returns the committed count and key length of a full entry key.
+func (c *counter) count(k []byte) (_ dataflow.Diff, _ int, _ bool, err error) {
+	defer func() { err = damaged(err) }()
+	if !c.it.SeekPrefixGE(k) || !bytes.Equal(c.it.Key(), k) {
+		return 0, 0, false, c.it.Error()
+	}
+	v, err := c.it.ValueAndErr()
 	if err != nil {
 		return 0, 0, false, err
 	}
-	defer closer.Close()
 	count, keyLen, err := decodeValue(v)
 	if err != nil {
 		return 0, 0, false, err

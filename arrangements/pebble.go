@@ -76,7 +76,7 @@ func openStore(dir string, fs vfs.FS) (*Store, error) {
 	// Pebble's default reaction to a checksum mismatch is to stop the process; report it as
 	// an error of the read instead (see damaged).
 	events := &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}}
-	opts := &pebble.Options{FS: fs, Logger: quietLogger{}, Cache: cache, EventListener: events}
+	opts := &pebble.Options{FS: fs, Logger: quietLogger{}, Cache: cache, EventListener: events, Merger: countMerger}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 		// The upper levels are rewritten soon by compactions: compressing them costs
@@ -86,6 +86,9 @@ func openStore(dir string, fs vfs.FS) (*Store, error) {
 		}
 	}
 	db, err := pebble.Open(dir, opts)
+	if err != nil && strings.Contains(err.Error(), "merger name from file") {
+		return nil, fmt.Errorf("%w (%v)", ErrOldLayout, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("arrangements: open pebble %q: %w", dir, err)
 	}
@@ -146,10 +149,6 @@ type Arrangement struct {
 	s      *Store
 	name   string
 	prefix []byte
-	// n is the number of entries once known: counted by the first Len and kept up to date
-	// by commits from then on.
-	n      int
-	nKnown bool
 }
 
 var _ dataflow.Arrangement = (*Arrangement)(nil)
@@ -157,18 +156,12 @@ var _ dataflow.Arrangement = (*Arrangement)(nil)
 // Name returns the arrangement's name.
 func (a *Arrangement) Name() string { return a.name }
 
-// Len returns the number of (key, row) entries. The first call on an arrangement counts
-// them (O(n) scan); later calls are O(1), kept current by commits.
+// Len returns the number of (key, row) entries, counting them (O(n)): commits do not know
+// which entries they create or delete (see countMerger).
 func (a *Arrangement) Len() int {
-	if !a.nKnown {
-		n := 0
-		if err := a.iterate(nil, false, func([]byte, []byte) (bool, error) { n++; return true, nil }); err != nil {
-			// Len cannot report errors; do not cache a wrong count.
-			return n
-		}
-		a.n, a.nKnown = n, true
-	}
-	return a.n
+	n := 0
+	_ = a.iterate(nil, false, func([]byte, []byte) (bool, error) { n++; return true, nil })
+	return n
 }
 
 // Get visits the rows under key (or every key that key is a prefix of) in ascending order.
@@ -273,6 +266,9 @@ func (a *Arrangement) iterate(key []byte, reverse bool, fn func(k, v []byte) (bo
 		if err != nil {
 			return err
 		}
+		if zeroCount(v) {
+			continue // merged to nothing, not yet compacted away
+		}
 		more, err := fn(it.Key(), v)
 		if err != nil {
 			return err
@@ -367,6 +363,9 @@ func appendValue(dst []byte, count dataflow.Diff, keyLen int) []byte {
 	return binary.AppendUvarint(dst, uint64(keyLen))
 }
 
+// zeroCount reports whether a stored value holds a count of zero (its varint is one 0 byte).
+func zeroCount(v []byte) bool { return len(v) > 0 && v[0] == 0 }
+
 func decodeValue(v []byte) (dataflow.Diff, int, error) {
 	count, n := binary.Varint(v)
 	if n <= 0 {
@@ -433,6 +432,10 @@ func (s *Store) ScanMeta(prefix []byte, fn func(key, value []byte) error) (err e
 	}
 	return it.Error()
 }
+
+// ErrOldLayout is the error of OpenStore on a store written by a build that kept entry
+// counts without countMerger: its state is usable by that build only.
+var ErrOldLayout = errors.New("arrangements: the store was written by an older build, which kept counts another way")
 
 // ErrDamaged marks the errors of reads that met on-disk corruption (a checksum mismatch).
 var ErrDamaged = errors.New("the view store is damaged")

@@ -47,6 +47,9 @@ func (sn *Snapshot) Scan(fn func([]byte, dataflow.Row, dataflow.Diff) bool) (err
 		if err != nil {
 			return err
 		}
+		if zeroCount(v) {
+			continue
+		}
 		key, row, count, err := sn.a.decodeEntry(it.Key(), v)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/engine"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // reopen closes e (if not nil) and opens dir again, returning the engine and its start-up log.
@@ -459,4 +460,48 @@ func TestResumeLongGap(t *testing.T) {
 	}
 	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d 1 0 1000", live.LSN))
 	expectRows(t, nextRows(t, sub), fmt.Sprintf("%d NULL 1 NULL", live.LSN))
+}
+
+// TestViewStoreOfAnOlderLayout: a view store written by a build that kept counts without a
+// merge operator is set aside at start-up and every view is rebuilt from its tables.
+func TestViewStoreOfAnOlderLayout(t *testing.T) {
+	dir := t.TempDir()
+	e, _ := reopen(t, nil, dir, engine.Options{})
+	s := e.NewSession()
+	mustExec(t, s, "CREATE TABLE t (id INT PRIMARY KEY, g INT)")
+	mustExec(t, s, "INSERT INTO t VALUES (1, 1), (2, 1), (3, 2)")
+	mustExec(t, s, "CREATE MATERIALIZED VIEW per_g AS SELECT g, COUNT(*) AS n FROM t GROUP BY g")
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	views := filepath.Join(dir, "views")
+	if err := os.RemoveAll(views); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pebble.Open(views, &pebble.Options{Logger: quietPebble{}}) // the older layout
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, logs := reopen(t, nil, dir, engine.Options{})
+	defer e.Close()
+	if !strings.Contains(logs, "older build") {
+		t.Errorf("start-up log does not say the store was set aside:\n%s", logs)
+	}
+	s = e.NewSession()
+	expectRows(t, rowsOf(t, s, "SELECT g, n FROM per_g"), "1\t2", "2\t1")
+	mustExec(t, s, "INSERT INTO t VALUES (4, 2)")
+	expectRows(t, rowsOf(t, s, "SELECT g, n FROM per_g"), "1\t2", "2\t2")
+	verifyAll(t, e)
+}
+
+// quietPebble drops Pebble's log lines.
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)  {}
+func (quietPebble) Errorf(string, ...any) {}
+func (quietPebble) Fatalf(f string, a ...any) {
+	panic(fmt.Sprintf(f, a...))
 }

@@ -123,14 +123,14 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Dir != "" && !opts.InMemoryViews {
 		stateDir = filepath.Join(opts.Dir, "views")
 	}
-	state, err := openViewState(stateDir)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
+	}
+	state, err := openViewState(stateDir, logger)
+	if err != nil {
+		store.Close()
+		return nil, err
 	}
 	e := &Engine{
 		writer:  make(chan struct{}, 1),

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/cdc-dev/cdc/arrangements"
@@ -48,11 +50,24 @@ var (
 const stateFormat = "cdc-views-1"
 
 // openViewState opens the Pebble store in dir, or a memory state for dir "".
-func openViewState(dir string) (*viewState, error) {
+func openViewState(dir string, log *slog.Logger) (*viewState, error) {
 	if dir == "" {
 		return &viewState{}, nil
 	}
 	store, err := arrangements.OpenStore(dir)
+	if errors.Is(err, arrangements.ErrOldLayout) {
+		// Derived state in an older layout: set it aside and rebuild the views from their
+		// tables (recover recomputes every view without stored state).
+		old := dir + ".old"
+		log.Warn("the view store was written by an older build: it is moved aside and every materialized view is rebuilt from its tables", "store", dir, "moved to", old)
+		if err := os.RemoveAll(old); err != nil {
+			return nil, fmt.Errorf("set aside the view store %s: %w", dir, err)
+		}
+		if err := os.Rename(dir, old); err != nil {
+			return nil, fmt.Errorf("set aside the view store %s: %w", dir, err)
+		}
+		store, err = arrangements.OpenStore(dir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("the view store %s cannot be opened (%w). It holds only derived state: "+
 			"move it away and start again to rebuild every materialized view from its tables", dir, err)
