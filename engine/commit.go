@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cdc-dev/cdc/proto/changelogpb"
@@ -29,6 +30,10 @@ type commitReq struct {
 	t      *txnState
 	budget *dataflow.Budget
 	done   chan commitResult
+	// deadline is when the transaction stops waiting for the writer slot (a DDL statement
+	// or a view's build holds it): the session's lock wait timeout from its COMMIT.
+	deadline time.Time
+	wait     time.Duration
 
 	lsn  uint64
 	res  *epochResult
@@ -134,14 +139,19 @@ func (e *Engine) runCommitter(ctx context.Context) {
 // submit hands a staged transaction to the committer and waits for its outcome. Once
 // queued, a transaction is waited for even if ctx ends: the committer drops it if it has
 // not started on it.
-func (e *Engine) submit(ctx context.Context, t *txnState) (uint64, error) {
-	r := &commitReq{ctx: ctx, t: t, budget: e.budget(ctx), done: make(chan commitResult, 1)}
+func (e *Engine) submit(ctx context.Context, t *txnState, lockWait time.Duration) (uint64, error) {
+	r := &commitReq{ctx: ctx, t: t, budget: e.budget(ctx), done: make(chan commitResult, 1),
+		deadline: time.Now().Add(lockWait), wait: lockWait}
+	wait := time.NewTimer(lockWait)
+	defer wait.Stop()
 	select {
 	case e.commitQ <- r:
 	case <-e.committerDone:
 		return 0, errEngineClosed
 	case <-ctx.Done():
 		return 0, interrupted(ctx)
+	case <-wait.C:
+		return 0, sqlerr.New(sqlerr.LockWaitTimeout, "Lock wait timeout exceeded; try restarting transaction (the committer was busy for %v; nothing of the transaction was committed; see innodb_lock_wait_timeout)", lockWait)
 	}
 	select {
 	case res := <-r.done:
@@ -167,10 +177,7 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 			finish(r, 0, err)
 		}
 	}
-	select {
-	case e.writer <- struct{}{}:
-	case <-ctx.Done():
-		failAll(group, errEngineClosed)
+	if group = e.acquireWriter(ctx, group); group == nil {
 		return
 	}
 	defer func() { <-e.writer }()
@@ -249,6 +256,52 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 	locked = false
 	for _, r := range done {
 		finish(r, r.lsn, nil)
+	}
+}
+
+// writerPoll is how often a group waiting for the writer slot drops the transactions whose
+// clients gave up or whose lock wait timeout passed.
+const writerPoll = 10 * time.Millisecond
+
+// acquireWriter takes the writer slot for a group, and returns the transactions still
+// waiting for it: meanwhile (a DDL statement or a view's build holds it) those whose
+// context ends fail with it and those past their lock wait timeout with 1205, never to be
+// committed later. It returns nil, with every transaction answered, if none is left or the
+// committer stops.
+func (e *Engine) acquireWriter(ctx context.Context, group []*commitReq) []*commitReq {
+	select {
+	case e.writer <- struct{}{}:
+		return group
+	default:
+	}
+	tick := time.NewTicker(writerPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case e.writer <- struct{}{}:
+			return group
+		case <-ctx.Done():
+			for _, r := range group {
+				r.done <- commitResult{err: errEngineClosed}
+			}
+			return nil
+		case now := <-tick.C:
+			kept := group[:0]
+			for _, r := range group {
+				switch {
+				case r.ctx.Err() != nil:
+					r.done <- commitResult{err: interrupted(r.ctx)}
+				case now.After(r.deadline):
+					r.done <- commitResult{err: sqlerr.New(sqlerr.LockWaitTimeout,
+						"Lock wait timeout exceeded; try restarting transaction (a DDL statement or a materialized view's build held the tables for %v; nothing of the transaction was committed; see innodb_lock_wait_timeout)", r.wait)}
+				default:
+					kept = append(kept, r)
+				}
+			}
+			if group = kept; len(group) == 0 {
+				return nil
+			}
+		}
 	}
 }
 

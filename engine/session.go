@@ -389,7 +389,7 @@ func (s *Session) commitLSN(ctx context.Context) (uint64, error) {
 	if len(t.events) == 0 {
 		return 0, nil
 	}
-	return s.e.submit(ctx, t)
+	return s.e.submit(ctx, t, s.lockWaitTimeout())
 }
 
 // write runs a data-changing statement: in the open transaction, or in its own. A statement
