@@ -140,6 +140,12 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 	default:
 		return 0, sqlerr.New(sqlerr.NotSupported, "INSERT source not supported: %s", sqlparser.String(st.Rows))
 	}
+	return insertValues(t, tb, cols, values, replace, undo)
+}
+
+// insertValues inserts rows of values for the columns cols of tb (the others get their
+// defaults), REPLACE deleting the row with the same primary key first.
+func insertValues(t *txnState, tb *table, cols []int, values [][]dataflow.Datum, replace bool, undo *[]undoEntry) (int64, error) {
 	provided := make([]bool, len(tb.schema.Columns))
 	for _, c := range cols {
 		provided[c] = true

@@ -14,6 +14,7 @@ import (
 	"vitess.io/vitess/go/vt/vtenv"
 
 	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/sqlplan"
 )
 
 // handler is the mysql.Handler: one engine session per connection.
@@ -93,6 +94,12 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 	ctx, done := h.statement(c)
 	defer done()
 	sess := h.session(c)
+	if ld, ok, err := sqlplan.ParseLoadData(query); ok {
+		if err != nil {
+			return h.toSQLError(err)
+		}
+		return h.loadData(ctx, c, sess, ld, callback)
+	}
 	res, err := sess.Exec(ctx, query)
 	setStatus(c, sess)
 	if err != nil {

@@ -190,3 +190,18 @@ func TestMariaDBTail(t *testing.T) {
 		t.Errorf("query after the TAIL client was killed: got %q", got)
 	}
 }
+
+// TestMariaDBLoadDataLocal: the mariadb client sends a tab-separated file for LOAD DATA
+// LOCAL INFILE (with --local-infile), NULLs written \N included.
+func TestMariaDBLoadDataLocal(t *testing.T) {
+	_, m := needMariaDB(t)
+	file := t.TempDir() + "/people.tsv"
+	if err := os.WriteFile(file, []byte("1\talice\t3\n2\tbob\t\\N\n3\tcarol's\t5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.run(t, "-e", "CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(20), score INT)")
+	m.run(t, "--local-infile=1", "-e", "LOAD DATA LOCAL INFILE '"+file+"' INTO TABLE people")
+	if got := m.run(t, "--batch", "-e", "SELECT id, name, score FROM people ORDER BY id"); got != "id\tname\tscore\n1\talice\t3\n2\tbob\tNULL\n3\tcarol's\t5\n" {
+		t.Errorf("rows after LOAD DATA: %q", got)
+	}
+}

@@ -67,6 +67,8 @@ const (
 	LockWaitTimeout     = 1205 // ER_LOCK_WAIT_TIMEOUT, HY000
 	Deadlock            = 1213 // ER_LOCK_DEADLOCK, 40001: also a serialization failure
 	TableDefChanged     = 1412 // ER_TABLE_DEF_CHANGED, HY000
+	TooFewFields        = 1261 // ER_WARN_TOO_FEW_RECORDS, 01000 (an error in strict mode)
+	TooManyFields       = 1262 // ER_WARN_TOO_MANY_RECORDS, 01000 (an error in strict mode)
 	ReadOnlyTxn         = 1792 // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION, 25006
 	TxnInProgress       = 1568 // ER_CANT_CHANGE_TX_CHARACTERISTICS, 25001
 	UnknownSysVarValue  = 1231 // ER_WRONG_VALUE_FOR_VAR, 42000
