@@ -69,4 +69,3 @@ func (s *Session) LoadData(ctx context.Context, ld *sqlplan.LoadData, data []byt
 		return insertValues(t, tb, cols, values, ld.Replace, undo)
 	})
 }
-
