@@ -7,10 +7,10 @@ import (
 	"github.com/cdc-dev/cdc/sqlplan"
 )
 
-// LoadData runs LOAD DATA LOCAL INFILE with the file its client sent (data): the file's rows
-// go into the table as one INSERT statement of the session (atomic, in the open transaction
-// if there is one, within the transaction size bound), its fields coerced to the columns'
-// types as MySQL's strict mode does.
+// LoadData runs LOAD DATA LOCAL INFILE with the file its client sent (data): in an open
+// transaction the file's rows go in as one INSERT statement (atomic, within the transaction
+// size bound); in autocommit in transactions of loadChunk rows. Fields are coerced to the
+// columns' types as MySQL's strict mode does.
 func (s *Session) LoadData(ctx context.Context, ld *sqlplan.LoadData, data []byte) (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -65,7 +65,33 @@ func (s *Session) LoadData(ctx context.Context, ld *sqlplan.LoadData, data []byt
 			return nil, sqlerr.New(sqlerr.TooManyFields, "Row %d was truncated; it contained more data than there were input columns", n+1)
 		}
 	}
-	return s.write(ctx, func(t *txnState, undo *[]undoEntry) (int64, error) {
-		return insertValues(t, tb, cols, values, ld.Replace, undo)
-	})
+	if s.explicit || !s.Autocommit() {
+		return s.write(ctx, func(t *txnState, undo *[]undoEntry) (int64, error) {
+			return insertValues(t, tb, cols, values, ld.Replace, undo)
+		})
+	}
+	// In autocommit the rows go in transactions of loadChunk rows, each committed before
+	// the next: a file far larger than one transaction may hold loads (and its rows reach
+	// the views as they go). A failed chunk changes nothing and stops the load; the error
+	// says how many rows the chunks before it committed.
+	total := &Result{}
+	for start := 0; start < len(values); start += loadChunk {
+		chunk := values[start:min(start+loadChunk, len(values))]
+		res, err := s.write(ctx, func(t *txnState, undo *[]undoEntry) (int64, error) {
+			return insertValues(t, tb, cols, chunk, ld.Replace, undo)
+		})
+		if err != nil {
+			if start == 0 {
+				return nil, err
+			}
+			e := sqlerr.As(err)
+			return nil, sqlerr.New(e.Code, "%s (LOAD DATA stopped in the rows from line %d: the %d rows before them were committed, up to LSN %d)", e.Msg, start+1+ld.IgnoreLines, start, total.LSN)
+		}
+		total.RowsAffected += res.RowsAffected
+		total.LSN = res.LSN
+	}
+	return total, nil
 }
+
+// loadChunk is how many rows of a LOAD DATA in autocommit go in one transaction.
+const loadChunk = 1000

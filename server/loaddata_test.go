@@ -61,6 +61,28 @@ func TestLoadDataLocalInfile(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM people WHERE id >= 2000").Scan(&n); err != nil || n != 0 {
 		t.Errorf("rows of the refused file: %d %v", n, err)
 	}
+	// In autocommit a file goes in transactions of 1,000 rows: one far larger than a
+	// transaction may hold loads, and a bad row stops the load with the chunks before it kept.
+	big := filepath.Join(dir, "big.csv")
+	b.Reset()
+	for i := 10_000; i < 40_000; i++ {
+		b.WriteString(itoa(i) + ",pad pad pad pad," + itoa(i%7) + "\n")
+		if i == 37_500 {
+			b.WriteString("x,bad,1\n")
+		}
+	}
+	if err := os.WriteFile(big, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mysql.RegisterLocalFile(big)
+	defer mysql.DeregisterLocalFile(big)
+	_, err = db.ExecContext(ctx, "LOAD DATA LOCAL INFILE '"+big+"' INTO TABLE people FIELDS TERMINATED BY ','")
+	if err == nil || !strings.Contains(err.Error(), "the 27000 rows before them were committed") {
+		t.Errorf("a large file with a bad row: %v", err)
+	}
+	if err := db.QueryRowContext(ctx, "SELECT n FROM total").Scan(&n); err != nil || n != 1001+27000 {
+		t.Errorf("view after the large load: %d %v, want %d", n, err, 1001+27000)
+	}
 	if _, err := db.ExecContext(ctx, "LOAD DATA INFILE '/etc/passwd' INTO TABLE people"); err == nil || !strings.Contains(err.Error(), "1235") {
 		t.Errorf("LOAD DATA INFILE of a server file: %v, want 1235", err)
 	}
