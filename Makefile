@@ -76,6 +76,7 @@ FUZZPARALLEL ?= 1
 FUZZARGS ?=
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlan$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./sqlplan/ $(FUZZARGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadData$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./sqlplan/ $(FUZZARGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzExec$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./engine/ $(FUZZARGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzMySQLPackets$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) ./server/ $(FUZZARGS)
 

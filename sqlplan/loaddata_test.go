@@ -67,3 +67,28 @@ func TestLoadDataRows(t *testing.T) {
 		t.Errorf("lines starting by: %s", got)
 	}
 }
+
+// FuzzLoadData: any statement text parses or fails cleanly, and any file cuts into rows
+// without a panic, every row having at least one field, no more rows than the data has
+// line terminators plus one.
+func FuzzLoadData(f *testing.F) {
+	f.Add("LOAD DATA LOCAL INFILE 'f' INTO TABLE t", []byte("1\ta\n2\t\\N\n"))
+	f.Add("load data local infile 'x.csv' replace into table `t` fields terminated by ',' optionally enclosed by '\"' escaped by '\\\\' lines starting by 'L' terminated by '\\r\\n' ignore 2 lines (a, b)",
+		[]byte("id,x\r\nL1,\"a,\"\"b\"\r\nL2,\\N\r\n"))
+	f.Add("LOAD DATA LOCAL INFILE 'f' INTO TABLE t FIELDS ENCLOSED BY '' ESCAPED BY '' LINES TERMINATED BY ';'", []byte(";;\"\\"))
+	f.Fuzz(func(t *testing.T, stmt string, data []byte) {
+		ld, ok, err := ParseLoadData(stmt)
+		if !ok || err != nil {
+			return
+		}
+		rows := ld.Rows(data)
+		if max := strings.Count(string(data), ld.LinesTerminated) + 1; len(rows) > max {
+			t.Fatalf("%d rows from data with %d line terminators", len(rows), max-1)
+		}
+		for _, r := range rows {
+			if len(r) == 0 {
+				t.Fatal("a row without fields")
+			}
+		}
+	})
+}
