@@ -401,8 +401,8 @@ func (e *Engine) validate(t *txnState) error {
 			return sqlerr.New(sqlerr.TableDefChanged, "Table definition has changed, please retry transaction (table %s was dropped or created again since the transaction began)", name)
 		}
 	}
-	if t.gtx.ReadLSN < c.horizon {
-		return errConflict("it began at LSN %d, before the oldest commit the engine still checks against (LSN %d)", t.gtx.ReadLSN, c.horizon)
+	if t.beganAt < c.horizon {
+		return errConflict("it began at LSN %d, before the oldest commit the engine still checks against (LSN %d)", t.beganAt, c.horizon)
 	}
 	err := t.gtx.StagedRows(func(r sources.StagedRow) error {
 		if !r.InSnap {
@@ -466,12 +466,12 @@ func (e *Engine) remember(t *txnState, lsn uint64) {
 	}
 }
 
-// oldestOpenSnapshot is the oldest ReadLSN of an open staged transaction (head when none is
-// open). Called with e.mu held.
+// oldestOpenSnapshot is the oldest snapshot of an open staged transaction (head when none
+// is open): its first, which the rows it wrote may have been read at. Called with e.mu held.
 func (e *Engine) oldestOpenSnapshot(head uint64) uint64 {
 	oldest := head
 	for t := range e.openTxns {
-		oldest = min(oldest, t.gtx.ReadLSN)
+		oldest = min(oldest, t.beganAt)
 	}
 	return oldest
 }

@@ -48,6 +48,9 @@ type txnState struct {
 	tables  map[string]*table
 	// ddl is set for a DDL statement's transaction, which holds the writer slot.
 	ddl bool
+	// beganAt is the LSN of the transaction's first snapshot: no row it wrote was read at an
+	// older one (READ COMMITTED moves its snapshot on, the rows keep theirs).
+	beganAt uint64
 }
 
 // txnMark is the size of a transaction's records before a statement.
@@ -254,7 +257,7 @@ func (s *Session) begin(ctx context.Context) error {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	gtx.ReadLSN = e.lsn
-	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}, tables: map[string]*table{}}
+	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}, tables: map[string]*table{}, beganAt: e.lsn}
 	if s.Isolation() == "SERIALIZABLE" {
 		gtx.TrackReads()
 	}
