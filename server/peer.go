@@ -20,9 +20,12 @@ func watchPeer(conn net.Conn, cancel context.CancelFunc) (stop func()) {
 	if sc == nil {
 		return func() {}
 	}
+	// mu also orders the assignment of t before the callback's use of it.
 	var mu sync.Mutex
 	stopped := false
 	var t *time.Timer
+	mu.Lock()
+	defer mu.Unlock()
 	t = time.AfterFunc(peerPollEvery, func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -38,8 +41,9 @@ func watchPeer(conn net.Conn, cancel context.CancelFunc) (stop func()) {
 	return func() {
 		mu.Lock()
 		stopped = true
+		timer := t
 		mu.Unlock()
-		t.Stop()
+		timer.Stop()
 	}
 }
 
