@@ -35,9 +35,8 @@ type commitReq struct {
 	deadline time.Time
 	wait     time.Duration
 
-	lsn  uint64
-	res  *epochResult
-	undo func() error
+	lsn uint64
+	res *epochResult
 }
 
 // commitResult is the outcome of a commitReq: its LSN, or why it was not committed.
@@ -355,7 +354,7 @@ func (e *Engine) prepareCommit(w *sources.Txn, r *commitReq, lsn uint64) error {
 		}
 		return err
 	}
-	r.lsn, r.undo = lsn, undo
+	r.lsn = lsn
 	return nil
 }
 

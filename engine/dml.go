@@ -84,24 +84,13 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 	if err != nil {
 		return 0, err
 	}
-	cols := make([]int, 0, len(tb.schema.Columns))
-	if len(st.Columns) == 0 {
-		for i := range tb.schema.Columns {
-			cols = append(cols, i)
-		}
-	} else {
-		seen := map[int]bool{}
-		for _, c := range st.Columns {
-			i := tb.columnIndex(c.String())
-			if i < 0 {
-				return 0, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", c.String())
-			}
-			if seen[i] {
-				return 0, sqlerr.New(sqlerr.FieldSpecifiedTwice, "Column '%s' specified twice", c.String())
-			}
-			seen[i] = true
-			cols = append(cols, i)
-		}
+	names := make([]string, len(st.Columns))
+	for i, c := range st.Columns {
+		names[i] = c.String()
+	}
+	cols, err := tb.columnList(names)
+	if err != nil {
+		return 0, err
 	}
 	var values [][]dataflow.Datum
 	switch rows := st.Rows.(type) {
@@ -141,6 +130,31 @@ func (s *Session) insert(ctx context.Context, t *txnState, st *sqlparser.Insert,
 		return 0, sqlerr.New(sqlerr.NotSupported, "INSERT source not supported: %s", sqlparser.String(st.Rows))
 	}
 	return insertValues(t, tb, cols, values, replace, undo)
+}
+
+// columnList resolves the column list of an INSERT or LOAD DATA to column positions; no
+// names is every column in order.
+func (tb *table) columnList(names []string) ([]int, error) {
+	cols := make([]int, 0, len(tb.schema.Columns))
+	if len(names) == 0 {
+		for i := range tb.schema.Columns {
+			cols = append(cols, i)
+		}
+		return cols, nil
+	}
+	seen := map[int]bool{}
+	for _, c := range names {
+		i := tb.columnIndex(c)
+		if i < 0 {
+			return nil, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", c)
+		}
+		if seen[i] {
+			return nil, sqlerr.New(sqlerr.FieldSpecifiedTwice, "Column '%s' specified twice", c)
+		}
+		seen[i] = true
+		cols = append(cols, i)
+	}
+	return cols, nil
 }
 
 // insertValues inserts rows of values for the columns cols of tb (the others get their

@@ -14,14 +14,7 @@ import (
 func (s *Session) LoadData(ctx context.Context, ld *sqlplan.LoadData, data []byte) (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, sqlerr.New(sqlerr.Unknown, "internal error: %v", r)
-			if s.txn != nil {
-				if s.explicit {
-					err = s.abort(err)
-				} else {
-					s.rollback()
-				}
-			}
+			res, err = nil, s.recovered(r)
 		}
 	}()
 	if err := s.e.failure(); err != nil {
@@ -37,24 +30,9 @@ func (s *Session) LoadData(ctx context.Context, ld *sqlplan.LoadData, data []byt
 	if err != nil {
 		return nil, err
 	}
-	cols := make([]int, 0, len(tb.schema.Columns))
-	if ld.Columns == nil {
-		for i := range tb.schema.Columns {
-			cols = append(cols, i)
-		}
-	} else {
-		seen := map[int]bool{}
-		for _, c := range ld.Columns {
-			i := tb.columnIndex(c)
-			if i < 0 {
-				return nil, sqlerr.New(sqlerr.BadField, "Unknown column '%s' in 'field list'", c)
-			}
-			if seen[i] {
-				return nil, sqlerr.New(sqlerr.FieldSpecifiedTwice, "Column '%s' specified twice", c)
-			}
-			seen[i] = true
-			cols = append(cols, i)
-		}
+	cols, err := tb.columnList(ld.Columns)
+	if err != nil {
+		return nil, err
 	}
 	values := ld.Rows(data)
 	for n, vals := range values {

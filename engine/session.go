@@ -109,17 +109,7 @@ func (s *Session) InTransaction() bool { return s.explicit || s.aborted != nil }
 func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = sqlerr.New(sqlerr.Unknown, "internal error: %v", r)
-			res = nil
-			if s.txn != nil {
-				if s.explicit {
-					// The statement may have written part of its rows: the transaction
-					// cannot be trusted any more.
-					err = s.abort(err)
-				} else {
-					s.rollback()
-				}
-			}
+			res, err = nil, s.recovered(r)
 		}
 	}()
 	if err := ctx.Err(); err != nil {
@@ -180,6 +170,20 @@ func (s *Session) Exec(ctx context.Context, sql string) (res *Result, err error)
 		return s.ddl(ctx, func(tx *sources.Txn) (*Result, func(), error) { return s.e.dropSource(tx, st) })
 	}
 	return nil, sqlerr.New(sqlerr.NotSupported, "statement not supported: %s", sql)
+}
+
+// recovered is the error of a statement that panicked with r: an explicit transaction,
+// which the statement may have written part of its rows to, cannot be trusted any more and
+// is aborted; a statement's own transaction is rolled back.
+func (s *Session) recovered(r any) error {
+	err := error(sqlerr.New(sqlerr.Unknown, "internal error: %v", r))
+	if s.txn != nil {
+		if s.explicit {
+			return s.abort(err)
+		}
+		s.rollback()
+	}
+	return err
 }
 
 func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Result, error) {

@@ -113,12 +113,17 @@ func (t *Txn) unfence() {
 	u := &t.s.use
 	u.mu.Lock()
 	for _, g := range t.fenced {
-		if u.fences[g]--; u.fences[g] <= 0 {
-			delete(u.fences, g)
-		}
+		u.lift(g)
 	}
 	u.mu.Unlock()
 	t.fenced = nil
+}
+
+// lift removes one fence of table gname; called with u.mu held.
+func (u *tableUse) lift(gname string) {
+	if u.fences[gname]--; u.fences[gname] <= 0 {
+		delete(u.fences, gname)
+	}
 }
 
 // WaitUnused waits until no open transaction uses the table of e, fencing it meanwhile so
@@ -130,9 +135,7 @@ func (s *Store) WaitUnused(ctx context.Context, e *TableInUseError, timeout time
 	u.mu.Unlock()
 	defer func() {
 		u.mu.Lock()
-		if u.fences[e.gname]--; u.fences[e.gname] <= 0 {
-			delete(u.fences, e.gname)
-		}
+		u.lift(e.gname)
 		u.mu.Unlock()
 	}()
 	deadline := time.Now().Add(timeout)

@@ -27,6 +27,9 @@ type staged struct {
 	deferChecks bool
 	// reads, when tracked (TrackReads), are the keys read per table ("" for a scan).
 	reads map[string]map[string]bool
+	// sorted is StagedRows' order of the rows, kept until the next write (the committer
+	// walks it several times: validation, the replay's phases, its conflict memory).
+	sorted []StagedRow
 }
 
 // stagedTable is the write set of one table, with the values of its unique indexes among the
@@ -102,18 +105,25 @@ func (t *Txn) StagedRows(fn func(StagedRow) error) error {
 	if t.staged == nil {
 		return nil
 	}
-	names := make([]string, 0, len(t.staged.tables))
-	for n := range t.staged.tables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		st := t.staged.tables[n]
-		for _, k := range st.sortedKeys() {
-			r := st.rows[k]
-			if err := fn(StagedRow{Table: n, Key: []byte(k), Row: r.row, InSnap: r.inSnap, ReadAt: r.readAt}); err != nil {
-				return err
+	sg := t.staged
+	if sg.sorted == nil {
+		names := make([]string, 0, len(sg.tables))
+		for n := range sg.tables {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		sg.sorted = []StagedRow{}
+		for _, n := range names {
+			st := sg.tables[n]
+			for _, k := range st.sortedKeys() {
+				r := st.rows[k]
+				sg.sorted = append(sg.sorted, StagedRow{Table: n, Key: []byte(k), Row: r.row, InSnap: r.inSnap, ReadAt: r.readAt})
 			}
+		}
+	}
+	for _, r := range sg.sorted {
+		if err := fn(r); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -287,6 +297,7 @@ func (t *Txn) current(p *tablePlan, key []byte) (row dataflow.Row, found, inSnap
 // keeping the unique index values of its written rows current.
 func (t *Txn) put(p *tablePlan, key []byte, row dataflow.Row, inSnap bool) {
 	st := t.staged.table(p.ts)
+	t.staged.sorted = nil
 	k := string(key)
 	r, ok := st.rows[k]
 	if !ok {
