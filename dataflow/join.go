@@ -9,10 +9,12 @@ import (
 // Output rows are the left row followed by the right row. For an epoch with changes dL and
 // dR it emits dL⋈R + L⋈dR + dL⋈dR with L and R at their state before the epoch, which equals
 // dL⋈R_old + L_new⋈dR. Rows with a NULL key column never match (SQL equality) and are not
-// arranged. With no key columns every pair matches (a cross join).
+// arranged. With no key columns every pair matches (a cross join). Keep, when set, lists
+// the output columns (ascending) anything reads; the others are NULL.
 type Join struct {
 	LeftKey, RightKey []int
 	Left, Right       Arrangement
+	Keep              []int
 }
 
 // Step computes the join's changes and stages both inputs' changes on their arrangements.
@@ -42,7 +44,7 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	var err error
 	for _, l := range leftKeyed {
 		err = o.Right.Get(l.Key, func(r Row, c Diff) bool {
-			return emit(Update{Row: concatRows(l.Row, r), Time: ep.Time, Diff: l.Diff * c})
+			return emit(Update{Row: o.concat(l.Row, r), Time: ep.Time, Diff: l.Diff * c})
 		})
 		if budgetErr != nil {
 			return nil, budgetErr
@@ -53,7 +55,7 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	}
 	for _, r := range rightKeyed {
 		err = o.Left.Get(r.Key, func(l Row, c Diff) bool {
-			return emit(Update{Row: concatRows(l, r.Row), Time: ep.Time, Diff: c * r.Diff})
+			return emit(Update{Row: o.concat(l, r.Row), Time: ep.Time, Diff: c * r.Diff})
 		})
 		if budgetErr != nil {
 			return nil, budgetErr
@@ -70,7 +72,7 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		for _, l := range leftKeyed {
 			for _, i := range byKey[string(l.Key)] {
 				r := rightKeyed[i]
-				if !emit(Update{Row: concatRows(l.Row, r.Row), Time: ep.Time, Diff: l.Diff * r.Diff}) {
+				if !emit(Update{Row: o.concat(l.Row, r.Row), Time: ep.Time, Diff: l.Diff * r.Diff}) {
 					return nil, budgetErr
 				}
 			}
@@ -81,12 +83,34 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	return Consolidate(out), nil
 }
 
-// Explain prints the key columns and arrangements.
+// Explain prints the key columns, arrangements and the columns kept.
 func (o *Join) Explain() string {
+	var s string
 	if len(o.LeftKey) == 0 {
-		return fmt.Sprintf("CrossJoin arrangements=[%s, %s]", o.Left.Name(), o.Right.Name())
+		s = fmt.Sprintf("CrossJoin arrangements=[%s, %s]", o.Left.Name(), o.Right.Name())
+	} else {
+		s = fmt.Sprintf("Join left%v = right%v arrangements=[%s, %s]", o.LeftKey, o.RightKey, o.Left.Name(), o.Right.Name())
 	}
-	return fmt.Sprintf("Join left%v = right%v arrangements=[%s, %s]", o.LeftKey, o.RightKey, o.Left.Name(), o.Right.Name())
+	if o.Keep != nil {
+		s += fmt.Sprintf(" columns=%v", o.Keep)
+	}
+	return s
+}
+
+// concat returns the output row of a left and a right row.
+func (o *Join) concat(a, b Row) Row {
+	if o.Keep == nil {
+		return concatRows(a, b)
+	}
+	r := make(Row, len(a)+len(b))
+	for _, c := range o.Keep {
+		if c < len(a) {
+			r[c] = a[c]
+		} else if c-len(a) < len(b) {
+			r[c] = b[c-len(a)]
+		}
+	}
+	return r
 }
 
 // keyUpdates pairs each update with the encoding of its key columns, dropping rows whose key

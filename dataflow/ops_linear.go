@@ -6,15 +6,44 @@ import (
 )
 
 // Input emits the epoch's changes of one source collection.
+//
+// Keep, when set, lists the columns (ascending) the dataflow reads: the others are NULL in
+// its output rows, so they take no room in any arrangement, and changes that differ only in
+// them cancel out.
 type Input struct {
 	Source string
+	Keep   []int
 }
 
-// Step returns the source's changes unchanged.
-func (o *Input) Step(ep *Epoch, _ [][]Update) ([]Update, error) { return ep.Inputs[o.Source], nil }
+// Step returns the source's changes, with the columns outside Keep set to NULL.
+func (o *Input) Step(ep *Epoch, _ [][]Update) ([]Update, error) {
+	in := ep.Inputs[o.Source]
+	if o.Keep == nil || len(in) == 0 {
+		return in, nil
+	}
+	out := make([]Update, len(in))
+	for i, u := range in {
+		r := make(Row, len(u.Row))
+		for _, c := range o.Keep {
+			if c < len(r) {
+				r[c] = u.Row[c]
+			}
+		}
+		out[i] = Update{Row: r, Time: u.Time, Diff: u.Diff}
+	}
+	if len(out) == 1 {
+		return out, nil
+	}
+	return Consolidate(out), nil
+}
 
-// Explain names the source.
-func (o *Input) Explain() string { return "Input " + o.Source }
+// Explain names the source and the columns it keeps.
+func (o *Input) Explain() string {
+	if o.Keep == nil {
+		return "Input " + o.Source
+	}
+	return fmt.Sprintf("Input %s columns=%v", o.Source, o.Keep)
+}
 
 // Filter keeps the updates whose row satisfies Predicate.
 type Filter struct {

@@ -80,6 +80,13 @@ var differentialViews = []string{
 	`SELECT g, GROUP_CONCAT(v ORDER BY v DESC SEPARATOR '-') AS gc, GROUP_CONCAT(DISTINCT k) AS gk, COUNT(DISTINCT g, v) AS n, BIT_OR(v) AS bo, BIT_AND(k) AS ba, VAR_POP(v) AS vp, STDDEV_SAMP(k) AS sd FROM a GROUP BY g`,
 	`SELECT g, COUNT(*) FROM c GROUP BY g HAVING SUM(x) > 3 AND MAX(x) <> MIN(x)`,
 	`SELECT k, DATE_FORMAT(DATE_ADD('2026-01-31', INTERVAL v MONTH), '%Y-%m-%d') AS d, SUBSTRING_INDEX(CONCAT(k, '.', g, '.', v), '.', 2) AS s FROM a`,
+	// Plans that read few columns of their scans and joins (the rest are NULL in their rows):
+	// a self-join keeping different columns of each side, a cross join that reads none, a
+	// union of a scan with a join of the same table.
+	`SELECT a.k, a2.v FROM a JOIN a AS a2 ON a.g = a2.g WHERE a2.k < a.k`,
+	`SELECT COUNT(*) AS n, COUNT(c.x) AS nx FROM a, c`,
+	`SELECT g FROM a UNION ALL SELECT a.g FROM a JOIN b ON b.k = a.k WHERE b.w > 4`,
+	`SELECT c.x, COUNT(*) AS n FROM a JOIN c ON c.g = a.g WHERE a.v > 2 GROUP BY c.x`,
 }
 
 // stackedViews read other materialized views.

@@ -42,6 +42,7 @@ const fuzzGrace = 20 * time.Second
 func fuzzProbes() []string {
 	return []string{
 		"SELECT COUNT(*) FROM big a, big b",
+		"SELECT COUNT(*) FROM big a, big b WHERE a.id <> b.id",
 		"CREATE MATERIALIZED VIEW x AS SELECT * FROM a, b",
 		"CREATE TABLE `\xff\xfe` (id INT)",
 		"CREATE TABLE `a\x00b` (id INT)",

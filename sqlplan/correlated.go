@@ -273,6 +273,11 @@ type inMark struct {
 	miss *notInMark
 }
 
+// Operands returns the hit test and the miss's operands.
+func (m *inMark) Operands() []dataflow.Expr {
+	return append([]dataflow.Expr{m.hit}, m.miss.Operands()...)
+}
+
 // Eval is 1 for a hit, else the miss's 0 or NULL.
 func (m *inMark) Eval(row dataflow.Row) (dataflow.Datum, error) {
 	h, err := m.hit.Eval(row)

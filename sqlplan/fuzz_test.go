@@ -20,6 +20,7 @@ import (
 func fuzzProbes() []string {
 	return []string{
 		"SELECT COUNT(*) FROM big a, big b",
+		"SELECT COUNT(*) FROM big a, big b WHERE a.id <> b.id",
 		"CREATE MATERIALIZED VIEW x AS SELECT * FROM a, b",
 		"CREATE TABLE `\xff\xfe` (id INT)",
 		"CREATE TABLE `a\x00b` (id INT)",

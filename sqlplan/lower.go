@@ -14,7 +14,7 @@ type Arranger func(id string, shared bool) dataflow.Arrangement
 // Lower builds the dataflow graph of a plan. A plan node reachable along several paths is
 // lowered once, so the graph is a DAG that computes every subplan once per epoch.
 func Lower(p Plan, arrange Arranger) (*dataflow.Graph, error) {
-	l := &lowerer{g: &dataflow.Graph{}, arrange: arrange, done: make(map[Plan]int)}
+	l := &lowerer{g: &dataflow.Graph{}, arrange: arrange, done: make(map[Plan]int), need: neededColumns(p)}
 	if _, err := l.lower(p); err != nil {
 		return nil, err
 	}
@@ -25,8 +25,12 @@ type lowerer struct {
 	g       *dataflow.Graph
 	arrange Arranger
 	done    map[Plan]int
+	need    map[Plan][]bool // the output columns of each node the plan reads
 	private int
 }
+
+// kept returns the output columns of p the plan reads (nil: all of them).
+func (l *lowerer) kept(p Plan) []int { return keptColumns(l.need[p]) }
 
 func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
 	l.private++
@@ -34,12 +38,32 @@ func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
 }
 
 // arrangementFor returns the arrangement of a join input: shared when the input is a plain
-// scan of a source, private otherwise.
+// scan of a source (among the plans that keep the same columns of it), private otherwise.
 func (l *lowerer) arrangementFor(p Plan, key []int) dataflow.Arrangement {
 	if s, ok := p.(*Scan); ok {
+		if keep := l.kept(s); keep != nil {
+			return l.arrange(fmt.Sprintf("%s%v by %v", s.Source, keep, key), true)
+		}
 		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), true)
 	}
 	return l.privateArrangement("join")
+}
+
+// maskedExprs returns a projection's expressions with the ones the plan does not read
+// replaced by NULL.
+func (l *lowerer) maskedExprs(p *Project) []dataflow.Expr {
+	keep := l.kept(p)
+	if keep == nil {
+		return p.Exprs
+	}
+	out := make([]dataflow.Expr, len(p.Exprs))
+	for i := range out {
+		out[i] = dataflow.Lit(dataflow.Null)
+	}
+	for _, i := range keep {
+		out[i] = p.Exprs[i]
+	}
+	return out
 }
 
 func (l *lowerer) lower(p Plan) (int, error) {
@@ -57,15 +81,16 @@ func (l *lowerer) lower(p Plan) (int, error) {
 	var op dataflow.Operator
 	switch n := p.(type) {
 	case *Scan:
-		op = &dataflow.Input{Source: n.Source}
+		op = &dataflow.Input{Source: n.Source, Keep: l.kept(n)}
 	case *Filter:
 		op = &dataflow.Filter{Predicate: n.Pred}
 	case *Project:
-		op = &dataflow.Map{Exprs: n.Exprs}
+		op = &dataflow.Map{Exprs: l.maskedExprs(n)}
 	case *Join:
 		op = &dataflow.Join{
 			LeftKey: n.LeftKey, RightKey: n.RightKey,
 			Left: l.arrangementFor(n.Left, n.LeftKey), Right: l.arrangementFor(n.Right, n.RightKey),
+			Keep: l.kept(n),
 		}
 	case *Reduce:
 		r := &dataflow.Reduce{GroupBy: n.GroupBy, Aggs: n.Aggs, Global: n.Global, State: l.privateArrangement("reduce")}

@@ -253,6 +253,9 @@ type scalarSubquery struct {
 	text         string
 }
 
+// Operands returns the count and the value.
+func (s *scalarSubquery) Operands() []dataflow.Expr { return []dataflow.Expr{s.count, s.value} }
+
 // Eval returns NULL for no row, the value for one, and error 1242 for more.
 func (s *scalarSubquery) Eval(row dataflow.Row) (dataflow.Datum, error) {
 	n, err := s.count.Eval(row)
@@ -278,6 +281,9 @@ func (s *scalarSubquery) String() string { return s.text }
 type notInMark struct {
 	x, rows, nonNull dataflow.Expr
 }
+
+// Operands returns the tested value and the subquery's counts.
+func (m *notInMark) Operands() []dataflow.Expr { return []dataflow.Expr{m.x, m.rows, m.nonNull} }
 
 // Eval is 0 for an empty subquery, NULL when x is NULL or the subquery has a NULL, else 0.
 func (m *notInMark) Eval(row dataflow.Row) (dataflow.Datum, error) {
@@ -386,6 +392,11 @@ type quantifiedMark struct {
 	x, rows, nonNull           dataflow.Expr
 	vsMin, vsMax, eqMin, eqMax dataflow.Expr // x op min, x op max, x = min, x = max
 	text                       string
+}
+
+// Operands returns the tested value, the subquery's counts and the comparisons.
+func (m *quantifiedMark) Operands() []dataflow.Expr {
+	return []dataflow.Expr{m.x, m.rows, m.nonNull, m.vsMin, m.vsMax, m.eqMin, m.eqMax}
 }
 
 // Eval decides the comparison: ALL is false as soon as one value fails it, ANY true as soon
