@@ -47,6 +47,10 @@ type Options struct {
 	// statement that needs more fails with ER_CAPACITY_EXCEEDED instead of the process.
 	// 0 means DefaultStatementMemoryLimit(); a negative value means no limit.
 	StatementMemoryLimit int64
+	// MaxTxnBytes lowers the bound of one transaction's writes to the table store, change
+	// log included (ER_TRANS_CACHE_FULL past it); 0, or a value above it, means the default
+	// of 8 MiB, which keeps Genji's transactions atomic. Tests use it to make large work small.
+	MaxTxnBytes int64
 }
 
 // Retention bounds the history kept: the transactions of the last For, or the last LSNs

@@ -74,6 +74,9 @@ type Engine struct {
 	// openTxn is the Genji transaction of the DDL statement holding writer, rolled back by
 	// Close if it never ends.
 	openTxn *sources.Txn
+	// noPurge leaves the tables DROP TABLE set aside unpurged, as a crash right after its
+	// commit would (tests only).
+	noPurge bool
 	// openTxns are the open staged transactions, whose snapshots bound what the committer
 	// must remember to validate them; guarded by mu.
 	openTxns map[*txnState]struct{}
@@ -118,6 +121,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the table storage %s cannot be opened (%w). It holds the tables and the change log: "+
 			"if it is damaged, restore the data directory from a backup", dir, err)
+	}
+	if opts.MaxTxnBytes > 0 {
+		store.LowerMaxTxnBytes(opts.MaxTxnBytes)
 	}
 	stateDir := ""
 	if opts.Dir != "" && !opts.InMemoryViews {
@@ -169,6 +175,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.retention = Retention{For: DefaultRetention}
 	}
 	if err := e.recover(ctx); err != nil {
+		state.close()
+		store.Close()
+		return nil, err
+	}
+	// A DROP TABLE that a crash interrupted after its commit left rows to purge.
+	if err := e.purgeDropped(ctx); err != nil {
 		state.close()
 		store.Close()
 		return nil, err

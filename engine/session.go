@@ -27,6 +27,8 @@ type Session struct {
 	// every statement fails with it, so that nothing runs as if the transaction were open.
 	aborted error
 	closed  bool
+	// setAside: the last DDL statement set a dropped table aside, to purge (purge.go).
+	setAside bool
 	// maxExecTime is the session's max_execution_time: how long a SELECT may run (0: no
 	// limit). A MAX_EXECUTION_TIME(ms) hint of the SELECT itself takes precedence.
 	maxExecTime time.Duration
@@ -503,6 +505,13 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 		res, err := s.ddlOnce(ctx, fn)
 		var inUse *sources.TableInUseError
 		if !errors.As(err, &inUse) {
+			if err == nil && s.setAside && !s.e.noPurge {
+				// The DROP TABLE is committed; its purge goes on if the client goes away.
+				s.setAside = false
+				if perr := s.e.purgeDropped(context.WithoutCancel(ctx)); perr != nil {
+					s.e.log.Warn("purge of a dropped table stopped; it resumes at the next DROP TABLE or restart", "err", perr)
+				}
+			}
 			return res, err
 		}
 		if err := s.e.store.WaitUnused(ctx, inUse, s.lockWaitTimeout()); err != nil {
@@ -539,6 +548,7 @@ func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result
 		s.e.abandonDDL()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	s.setAside = t.gtx.SetAside()
 	// The catalog change is durable; now the engine's memory follows.
 	if apply != nil {
 		apply()

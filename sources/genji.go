@@ -50,6 +50,9 @@ type Store struct {
 	mu      sync.Mutex
 	lastLSN uint64           // highest committed LSN in __cdc_log
 	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
+	dropSeq uint64           // set-aside tables named since Open (genji_drop.go)
+	// purgeRowBytes is the estimated batch bytes of deleting one row, per set-aside table.
+	purgeRowBytes map[string]int64
 }
 
 // CatalogEntry is one object of the engine's catalog.
@@ -186,6 +189,8 @@ type Txn struct {
 	logStmt   *genji.Statement
 	catPut    *genji.Statement
 	lastLSN   uint64 // highest LSN appended by this transaction, 0 if none
+	// setAsideTables: a DROP TABLE of the transaction set its table aside (genji_drop.go).
+	setAsideTables bool
 }
 
 // Begin starts a transaction; a writable one waits until no other writable one is open.

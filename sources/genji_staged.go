@@ -203,6 +203,14 @@ func (t *Txn) SetUnbounded() { t.unbounded = true }
 // MaxTxnBytes is the size bound of a transaction (Bytes).
 func (s *Store) MaxTxnBytes() int64 { return s.maxTxnBytes }
 
+// LowerMaxTxnBytes sets the size bound of transactions to n if that is lower than the
+// default (a higher one would let Genji spill and lose atomicity). Call it before use.
+func (s *Store) LowerMaxTxnBytes(n int64) {
+	if n > 0 && n < defaultMaxTxnBytes {
+		s.maxTxnBytes = n
+	}
+}
+
 // TrackReads makes a staged transaction remember what it reads (Reads), for SERIALIZABLE
 // validation.
 func (t *Txn) TrackReads() {

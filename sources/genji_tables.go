@@ -283,15 +283,23 @@ func (t *Txn) DropTable(name string) error {
 	if err != nil {
 		return fmt.Errorf("drop table %s: %w", name, err)
 	}
-	if err := t.charge(ddlBytes + n); err != nil {
+	t.s.forgetRowid(gname)
+	if err := t.charge(ddlBytes + n); IsTxnTooLarge(err) {
+		// Too large to delete in this transaction: set aside, purged in steps after it.
+		t.setAsideTables = true
+		return t.setAside(gname)
+	} else if err != nil {
 		return err
 	}
 	if err := t.execDDL("DROP TABLE " + gname); err != nil {
 		return fmt.Errorf("drop table %s: %w", name, err)
 	}
-	t.s.forgetRowid(gname)
 	return nil
 }
+
+// SetAside reports whether the transaction set a dropped table aside for purging
+// (Store.DroppedTables, Txn.PurgeStep) once it commits.
+func (t *Txn) SetAside() bool { return t.setAsideTables }
 
 // CreateIndex creates a Genji index on columns of table; a unique index refuses existing or
 // later duplicates (rows with a NULL in the index columns are never duplicates, as in MySQL).
