@@ -22,10 +22,12 @@ func (o *Input) Step(ep *Epoch, _ [][]Update) ([]Update, error) {
 		return in, nil
 	}
 	out := make([]Update, len(in))
+	w := len(in[0].Row) // a source's rows all have its width
+	cells := make([]Datum, len(in)*w)
 	for i, u := range in {
-		r := make(Row, len(u.Row))
+		r := Row(cells[i*w : (i+1)*w : (i+1)*w])
 		for _, c := range o.Keep {
-			if c < len(r) {
+			if c < w && c < len(u.Row) {
 				r[c] = u.Row[c]
 			}
 		}

@@ -27,8 +27,6 @@ type Session struct {
 	// every statement fails with it, so that nothing runs as if the transaction were open.
 	aborted error
 	closed  bool
-	// setAside: the last DDL statement set a dropped table aside, to purge (purge.go).
-	setAside bool
 	// maxExecTime is the session's max_execution_time: how long a SELECT may run (0: no
 	// limit). A MAX_EXECUTION_TIME(ms) hint of the SELECT itself takes precedence.
 	maxExecTime time.Duration
@@ -502,12 +500,11 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 		}
 	}
 	for {
-		res, err := s.ddlOnce(ctx, fn)
+		res, setAside, err := s.ddlOnce(ctx, fn)
 		var inUse *sources.TableInUseError
 		if !errors.As(err, &inUse) {
-			if err == nil && s.setAside && !s.e.noPurge {
+			if err == nil && setAside && !s.e.noPurge {
 				// The DROP TABLE is committed; its purge goes on if the client goes away.
-				s.setAside = false
 				if perr := s.e.purgeDropped(context.WithoutCancel(ctx)); perr != nil {
 					s.e.log.Warn("purge of a dropped table stopped; it resumes at the next DROP TABLE or restart", "err", perr)
 				}
@@ -523,10 +520,11 @@ func (s *Session) ddl(ctx context.Context, fn func(tx *sources.Txn) (*Result, fu
 	}
 }
 
-// ddlOnce is one attempt of ddl.
-func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result, func(), error)) (*Result, error) {
+// ddlOnce is one attempt of ddl. setAside reports that it set a dropped table aside, to
+// purge (purge.go).
+func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result, func(), error)) (*Result, bool, error) {
 	if err := s.beginDDL(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	t := s.txn
 	defer func() {
@@ -537,18 +535,17 @@ func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result
 	s.e.mu.Lock()
 	defer s.e.mu.Unlock()
 	if s.e.closed {
-		return nil, errEngineClosed
+		return nil, false, errEngineClosed
 	}
 	res, apply, err := fn(t.gtx)
 	if err != nil {
 		s.e.abandonDDL()
-		return nil, err
+		return nil, false, err
 	}
 	if err := t.gtx.Commit(); err != nil {
 		s.e.abandonDDL()
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, false, fmt.Errorf("commit: %w", err)
 	}
-	s.setAside = t.gtx.SetAside()
 	// The catalog change is durable; now the engine's memory follows.
 	if apply != nil {
 		apply()
@@ -557,9 +554,9 @@ func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result
 	s.e.openTxn = nil
 	<-s.e.writer
 	if s.e.failed != nil {
-		return nil, s.e.failed
+		return nil, false, s.e.failed
 	}
-	return res, nil
+	return res, t.gtx.SetAside(), nil
 }
 
 // query runs a one-shot SELECT. The engine's lock is held only to plan it and take the

@@ -91,18 +91,21 @@ func (e *Engine) observeEpoch(view string, d time.Duration) {
 // ArrangementSizes measures every arrangement and history of the view store (none for an
 // engine whose views are in memory). compact first compacts the store so that the sizes
 // are those of the state, not of its pending writes: slow on a large store, for
-// measurement. It holds no engine lock while it measures.
+// measurement. It holds no engine lock while it measures; Close waits for it.
 func (e *Engine) ArrangementSizes(ctx context.Context, compact bool) ([]arrangements.Size, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return nil, errEngineClosed
 	}
 	st := e.state.store
 	if st == nil {
+		e.mu.Unlock()
 		return nil, nil
 	}
-	// The store closes with the engine, under e.mu: measure with a reference held... by
-	// holding the lock only around a check, a Close could race; so measure under it.
+	// Added before Close can start waiting: it sets e.closed under e.mu first.
+	e.background.Add(1)
+	e.mu.Unlock()
+	defer e.background.Done()
 	return st.Sizes(ctx, compact)
 }

@@ -48,11 +48,10 @@ type Store struct {
 	use tableUse // tables open staged transactions use (genji_mdl.go)
 
 	mu      sync.Mutex
-	lastLSN uint64           // highest committed LSN in __cdc_log
-	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
-	dropSeq uint64           // set-aside tables named since Open (genji_drop.go)
-	// purgeRowBytes is the estimated batch bytes of deleting one row, per set-aside table.
-	purgeRowBytes map[string]int64
+	lastLSN uint64                 // highest committed LSN in __cdc_log
+	rowids  map[string]int64       // last rowid used per bag table (Genji name); absent = unknown
+	dropSeq uint64                 // set-aside tables named since Open (genji_drop.go)
+	purges  map[string]*purgeState // set-aside tables being purged (genji_drop.go)
 }
 
 // CatalogEntry is one object of the engine's catalog.
@@ -76,7 +75,7 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, rowids: map[string]int64{}, maxTxnBytes: defaultMaxTxnBytes,
+	s := &Store{db: db, rowids: map[string]int64{}, purges: map[string]*purgeState{}, maxTxnBytes: defaultMaxTxnBytes,
 		use: tableUse{users: map[string]map[*Txn]struct{}{}, fences: map[string]int{}}}
 	if err := s.init(); err != nil {
 		db.Close()

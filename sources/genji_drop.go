@@ -35,24 +35,20 @@ func (t *Txn) setAside(gname string) error {
 
 // DroppedTables lists the set-aside tables that still hold rows to purge.
 func (s *Store) DroppedTables() ([]string, error) {
-	tx, err := s.db.Begin(false)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	s.catMu.RLock()
-	uses, err := namespaces(tx)
-	s.catMu.RUnlock()
-	if err != nil {
-		return nil, err
-	}
 	var out []string
-	for _, u := range uses {
-		if u.kind == "table" && strings.HasPrefix(u.name, droppedPrefix) {
-			out = append(out, u.name)
+	err := s.eachGenjiTable(func(g string) {
+		if strings.HasPrefix(g, droppedPrefix) {
+			out = append(out, g)
 		}
-	}
-	return out, nil
+	})
+	return out, err
+}
+
+// purgeState is what a purge knows of a set-aside table: measured once (each step would
+// otherwise read all that is left), then counted down by each step.
+type purgeState struct {
+	rows  int64 // rows left
+	chunk int64 // rows per step
 }
 
 // PurgeStep deletes, in this transaction, as many rows of a set-aside table as fit in half
@@ -65,47 +61,54 @@ func (t *Txn) PurgeStep(trash string) (bool, error) {
 	if !strings.HasPrefix(trash, droppedPrefix) {
 		return false, fmt.Errorf("purge %s: not a dropped table", trash)
 	}
-	idx, err := t.indexFields(trash)
-	if err != nil {
-		return false, fmt.Errorf("purge %s: %w", trash, err)
-	}
-	rows, err := t.countRows(trash)
-	if err != nil {
-		return false, fmt.Errorf("purge %s: %w", trash, err)
-	}
-	if rows > 0 {
+	t.s.mu.Lock()
+	ps, ok := t.s.purges[trash]
+	t.s.mu.Unlock()
+	if !ok {
+		var err error
+		if ps, err = t.measurePurge(trash); err != nil {
+			return false, fmt.Errorf("purge %s: %w", trash, err)
+		}
 		t.s.mu.Lock()
-		per, ok := t.s.purgeRowBytes[trash]
+		t.s.purges[trash] = ps
 		t.s.mu.Unlock()
-		if !ok {
-			// Measured once per table: every step would otherwise read all that is left.
-			bytes, err := t.scanBytes(trash, true, idx)
-			if err != nil {
-				return false, fmt.Errorf("purge %s: %w", trash, err)
-			}
-			per = bytes/rows + 1
-			t.s.mu.Lock()
-			if t.s.purgeRowBytes == nil {
-				t.s.purgeRowBytes = map[string]int64{}
-			}
-			t.s.purgeRowBytes[trash] = per
-			t.s.mu.Unlock()
+	}
+	if ps.rows > ps.chunk {
+		if err := t.execDDL("DELETE FROM " + trash + " LIMIT " + strconv.FormatInt(ps.chunk, 10)); err != nil {
+			return false, fmt.Errorf("purge %s: %w", trash, err)
 		}
-		chunk := max(1, t.s.maxTxnBytes/purgeFraction/per)
-		if chunk < rows {
-			if err := t.execDDL("DELETE FROM " + trash + " LIMIT " + strconv.FormatInt(chunk, 10)); err != nil {
-				return false, fmt.Errorf("purge %s: %w", trash, err)
-			}
-			return false, nil
-		}
+		// Counted down before the commit: if it fails, the last step drops more rows than
+		// half the bound, which costs only room, since nothing sees a set-aside table.
+		t.s.mu.Lock()
+		ps.rows -= ps.chunk
+		t.s.mu.Unlock()
+		return false, nil
 	}
 	if err := t.execDDL("DROP TABLE " + trash); err != nil {
 		return false, fmt.Errorf("purge %s: %w", trash, err)
 	}
 	t.s.mu.Lock()
-	delete(t.s.purgeRowBytes, trash)
+	delete(t.s.purges, trash)
 	t.s.mu.Unlock()
 	return true, nil
+}
+
+// measurePurge counts a set-aside table's rows and sizes its purge steps to half the
+// transaction bound.
+func (t *Txn) measurePurge(trash string) (*purgeState, error) {
+	idx, err := t.indexFields(trash)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.countRows(trash)
+	if err != nil || rows == 0 {
+		return &purgeState{}, err
+	}
+	bytes, err := t.scanBytes(trash, true, idx)
+	if err != nil {
+		return nil, err
+	}
+	return &purgeState{rows: rows, chunk: max(1, t.s.maxTxnBytes/purgeFraction/(bytes/rows+1))}, nil
 }
 
 // countRows counts the rows of a Genji table.

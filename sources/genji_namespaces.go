@@ -129,27 +129,34 @@ func displayGenjiName(g string) string {
 // they were created (the engine's catalog may hold a name its parser has since changed,
 // such as invalid UTF-8 replaced by U+FFFD: see the engine's recovery).
 func (s *Store) StoredTableNames() ([]string, error) {
+	var out []string
+	err := s.eachGenjiTable(func(g string) {
+		if name, ok := unmangle("t", g); ok {
+			out = append(out, name)
+		}
+	})
+	return out, err
+}
+
+// eachGenjiTable calls fn with the name of every table in Genji's catalog.
+func (s *Store) eachGenjiTable(fn func(gname string)) error {
 	tx, err := s.db.Begin(false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tx.Rollback()
 	s.catMu.RLock()
 	uses, err := namespaces(tx)
 	s.catMu.RUnlock()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []string
 	for _, u := range uses {
-		if u.kind != "table" {
-			continue
-		}
-		if name, ok := unmangle("t", u.name); ok {
-			out = append(out, name)
+		if u.kind == "table" {
+			fn(u.name)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // repairIndexOwners gives every index in Genji's catalog cache a copy of its table's name.
