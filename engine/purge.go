@@ -7,8 +7,8 @@ import (
 )
 
 // purgeDropped deletes the rows of the tables that DROP TABLE set aside (too large to delete
-// in the dropping transaction; see sources/genji_drop.go), in steps of bounded size, each
-// its own transaction holding the writer slot, so that other writers go on between steps.
+// in the dropping transaction; see sources/genji_drop.go): each table's key ranges at once,
+// in a transaction of its own holding the writer slot.
 // It runs after such a DROP TABLE, before it returns, and at Open for a purge a crash
 // interrupted. The dropped table is already gone from the catalog: the purge only frees
 // its room (and its index names). It stops when ctx is done or the engine closes; what is

@@ -3,6 +3,7 @@ package sources
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"sort"
@@ -48,10 +49,9 @@ type Store struct {
 	use tableUse // tables open staged transactions use (genji_mdl.go)
 
 	mu      sync.Mutex
-	lastLSN uint64                 // highest committed LSN in __cdc_log
-	rowids  map[string]int64       // last rowid used per bag table (Genji name); absent = unknown
-	dropSeq uint64                 // set-aside tables named since Open (genji_drop.go)
-	purges  map[string]*purgeState // set-aside tables being purged (genji_drop.go)
+	lastLSN uint64           // highest committed LSN in __cdc_log
+	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
+	dropSeq uint64           // set-aside tables named since Open (genji_drop.go)
 }
 
 // CatalogEntry is one object of the engine's catalog.
@@ -71,17 +71,47 @@ func OpenStore(dir string) (*Store, error) {
 		}
 		path = dir
 	}
-	db, err := genji.Open(path)
+	db, err := openGenji(path)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, rowids: map[string]int64{}, purges: map[string]*purgeState{}, maxTxnBytes: defaultMaxTxnBytes,
+	s := &Store{db: db, rowids: map[string]int64{}, maxTxnBytes: defaultMaxTxnBytes,
 		use: tableUse{users: map[string]map[*Txn]struct{}{}, fences: map[string]int{}}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openGenji opens Genji's database at path, first restoring what a transaction that spilled
+// and did not commit before a crash left in it (genji_spill.go): Genji is opened again after
+// a restore, so that it reads its catalog as it was.
+func openGenji(path string) (*genji.DB, error) {
+	db, err := genji.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if sp, err := spilled(db.DB.DB); err != nil || !sp {
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		return db, nil
+	}
+	n, err := restoreSpill(db.DB.DB)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if n == 0 {
+		return db, nil
+	}
+	slog.Info("restored the keys of a large transaction a crash interrupted", "path", path, "keys", n)
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	return genji.Open(path)
 }
 
 // init creates the internal tables of a new store, checks the format of an old one and loads
@@ -190,6 +220,9 @@ type Txn struct {
 	lastLSN   uint64 // highest LSN appended by this transaction, 0 if none
 	// setAsideTables: a DROP TABLE of the transaction set its table aside (genji_drop.go).
 	setAsideTables bool
+	// spills: the transaction may pass the size bound and spill; truncated: it truncated a
+	// table or index, so it must not (genji_spill.go).
+	spills, truncated bool
 }
 
 // Begin starts a transaction; a writable one waits until no other writable one is open.
@@ -246,7 +279,17 @@ func (t *Txn) rollbackGenji() error {
 		t.s.catMu.Lock()
 		defer t.s.catMu.Unlock()
 	}
-	return t.tx.Rollback()
+	if err := t.rollbackSpill(); err != nil {
+		t.tx.Rollback()
+		return err
+	}
+	if err := t.tx.Rollback(); err != nil {
+		return err
+	}
+	if t.spills {
+		return t.s.resetSpill()
+	}
+	return nil
 }
 
 // check returns an error unless the transaction is open (and writable if write is set).

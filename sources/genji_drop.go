@@ -1,24 +1,23 @@
 package sources
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/genjidb/genji/types"
+	"github.com/cockroachdb/pebble"
 )
 
 // A DROP TABLE too large for one transaction (Genji deletes every row and index entry of a
 // dropped table one by one, in the dropping transaction) sets the table aside instead: its
 // transaction renames the Genji table to a name of the droppedPrefix, which no user table
 // has (see mangle), and the table is gone from the catalog atomically with the rest of that
-// transaction. Its rows are then purged in transactions of bounded size (PurgeStep), and a
-// restart resumes any purge a crash interrupted (DroppedTables).
+// transaction. Its rows are then purged by range deletions (PurgeStep), and a restart
+// resumes any purge a crash interrupted (DroppedTables).
 const droppedPrefix = "dropped_"
-
-// purgeFraction is the share of the transaction bound one purge step may use.
-const purgeFraction = 2
 
 // setAside renames a table's Genji table to a new dropped name.
 func (t *Txn) setAside(gname string) error {
@@ -44,16 +43,10 @@ func (s *Store) DroppedTables() ([]string, error) {
 	return out, err
 }
 
-// purgeState is what a purge knows of a set-aside table: measured once (each step would
-// otherwise read all that is left), then counted down by each step.
-type purgeState struct {
-	rows  int64 // rows left
-	chunk int64 // rows per step
-}
-
-// PurgeStep deletes, in this transaction, as many rows of a set-aside table as fit in half
-// the transaction bound, and drops the table (and its indexes) once it is empty. It reports
-// whether the table is gone.
+// PurgeStep purges a set-aside table: it deletes the key ranges of the table and its indexes
+// at once, durably, under Genji's writer (which this transaction holds), and then drops the
+// table, now empty, in this transaction. It reports whether the table is gone (always, on
+// success: a purge is one step). A crash between the two leaves the table to purge again.
 func (t *Txn) PurgeStep(trash string) (bool, error) {
 	if err := t.check(true); err != nil {
 		return false, err
@@ -61,70 +54,49 @@ func (t *Txn) PurgeStep(trash string) (bool, error) {
 	if !strings.HasPrefix(trash, droppedPrefix) {
 		return false, fmt.Errorf("purge %s: not a dropped table", trash)
 	}
-	t.s.mu.Lock()
-	ps, ok := t.s.purges[trash]
-	t.s.mu.Unlock()
-	if !ok {
-		var err error
-		if ps, err = t.measurePurge(trash); err != nil {
-			return false, fmt.Errorf("purge %s: %w", trash, err)
-		}
-		t.s.mu.Lock()
-		t.s.purges[trash] = ps
-		t.s.mu.Unlock()
+	cat := t.s.db.DB.Catalog
+	info, err := cat.GetTableInfo(trash)
+	if err != nil {
+		return false, fmt.Errorf("purge %s: %w", trash, err)
 	}
-	if ps.rows > ps.chunk {
-		if err := t.execDDL("DELETE FROM " + trash + " LIMIT " + strconv.FormatInt(ps.chunk, 10)); err != nil {
+	nss := []int64{int64(info.StoreNamespace)}
+	for _, gidx := range cat.ListIndexes(trash) {
+		ii, err := cat.GetIndexInfo(gidx)
+		if err != nil {
 			return false, fmt.Errorf("purge %s: %w", trash, err)
 		}
-		// Counted down before the commit: if it fails, the last step drops more rows than
-		// half the bound, which costs only room, since nothing sees a set-aside table.
-		t.s.mu.Lock()
-		ps.rows -= ps.chunk
-		t.s.mu.Unlock()
-		return false, nil
+		nss = append(nss, int64(ii.StoreNamespace))
+	}
+	db := t.s.db.DB.DB
+	b := db.NewBatch()
+	defer b.Close()
+	for _, ns := range nss {
+		if err := b.DeleteRange(namespacePrefix(ns), namespacePrefix(ns+1), nil); err != nil {
+			return false, fmt.Errorf("purge %s: %w", trash, err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return false, fmt.Errorf("purge %s: %w", trash, err)
 	}
 	if err := t.execDDL("DROP TABLE " + trash); err != nil {
 		return false, fmt.Errorf("purge %s: %w", trash, err)
 	}
-	t.s.mu.Lock()
-	delete(t.s.purges, trash)
-	t.s.mu.Unlock()
 	return true, nil
 }
 
-// measurePurge counts a set-aside table's rows and sizes its purge steps to half the
-// transaction bound.
-func (t *Txn) measurePurge(trash string) (*purgeState, error) {
-	idx, err := t.indexFields(trash)
-	if err != nil {
-		return nil, err
+// namespacePrefix is the encoding of a Genji namespace that starts each of its keys (Genji's
+// encoding of a non-negative integer, as Tree.Truncate bounds a namespace with).
+func namespacePrefix(ns int64) []byte {
+	u := uint64(ns)
+	switch {
+	case u <= 127:
+		return []byte{0x44 + byte(u)}
+	case u <= math.MaxUint8:
+		return []byte{0xC4, byte(u)}
+	case u <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16([]byte{0xC5}, uint16(u))
+	case u <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32([]byte{0xC6}, uint32(u))
 	}
-	rows, err := t.countRows(trash)
-	if err != nil || rows == 0 {
-		return &purgeState{}, err
-	}
-	bytes, err := t.scanBytes(trash, true, idx)
-	if err != nil {
-		return nil, err
-	}
-	return &purgeState{rows: rows, chunk: max(1, t.s.maxTxnBytes/purgeFraction/(bytes/rows+1))}, nil
-}
-
-// countRows counts the rows of a Genji table.
-func (t *Txn) countRows(gtable string) (int64, error) {
-	st, err := t.prepare("SELECT COUNT(*) FROM " + gtable)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	err = t.query(st, nil, func(d types.Document) error {
-		return d.Iterate(func(_ string, v types.Value) error {
-			if v.Type() == types.IntegerValue {
-				n = types.As[int64](v)
-			}
-			return nil
-		})
-	})
-	return n, err
+	return binary.BigEndian.AppendUint64([]byte{0xC7}, u)
 }

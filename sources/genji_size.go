@@ -16,7 +16,9 @@ import (
 // rollback segment is forgotten on restart, so after a crash the transaction's first part is
 // in the database, and Rollback can panic (its segment aliases reused iterator buffers).
 // The store therefore estimates, from above, the bytes each write adds to the Genji batch and
-// refuses writes that would take a transaction past maxTxnBytes, well below the spill point.
+// refuses writes that would take a transaction past maxTxnBytes, well below the spill point;
+// the exception is the DDL that writes only new keys, which may spill because the store
+// restores a spilled transaction itself (genji_spill.go).
 const (
 	defaultMaxTxnBytes = 8 << 20
 	genjiSpillBytes    = 10 << 20

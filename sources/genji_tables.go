@@ -230,6 +230,9 @@ func (t *Txn) AddColumns(ts TableSchema, cols []ColumnSchema) error {
 	if err := t.charge(ddlBytes + 2*n); err != nil {
 		return err
 	}
+	if err := t.truncates(); err != nil {
+		return err
+	}
 	var indexes []string
 	for _, gidx := range cat.ListIndexes(gname) {
 		info, err := cat.GetIndexInfo(gidx)
@@ -284,11 +287,15 @@ func (t *Txn) DropTable(name string) error {
 		return fmt.Errorf("drop table %s: %w", name, err)
 	}
 	t.s.forgetRowid(gname)
-	if err := t.charge(ddlBytes + n); IsTxnTooLarge(err) {
-		// Too large to delete in this transaction: set aside, purged in steps after it.
+	if err := t.charge(ddlBytes + n); IsTxnTooLarge(err) || t.spills {
+		// Too large to delete in this transaction, or in one that spilled (genji_spill.go):
+		// set aside, purged after it.
 		t.setAsideTables = true
 		return t.setAside(gname)
 	} else if err != nil {
+		return err
+	}
+	if err := t.truncates(); err != nil {
 		return err
 	}
 	if err := t.execDDL("DROP TABLE " + gname); err != nil {
@@ -394,7 +401,8 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 	if err != nil {
 		return fmt.Errorf("create index %s: %w", name, err)
 	}
-	if err := t.charge(ddlBytes + n); err != nil {
+	// The index's entries are new keys: a large index spills (genji_spill.go).
+	if err := t.chargeSpill(ddlBytes + n); err != nil {
 		return err
 	}
 	if err := t.execDDL(q); err != nil {
@@ -472,6 +480,9 @@ func (t *Txn) DropIndex(name string) error {
 		return fmt.Errorf("drop index %s: %w", name, err)
 	}
 	if err := t.charge(ddlBytes + n); err != nil {
+		return err
+	}
+	if err := t.truncates(); err != nil {
 		return err
 	}
 	if err := t.execDDL("DROP INDEX " + gidx); err != nil {
