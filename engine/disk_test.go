@@ -28,7 +28,7 @@ func tinyDisk(t *testing.T, mib int) string {
 // applied, reads and views keep working, and a start on a full disk says what to do.
 func TestDiskFull(t *testing.T) {
 	ctx := context.Background()
-	dir := tinyDisk(t, 48) + "/data"
+	dir := tinyDisk(t, 80) + "/data"
 	opts := engine.Options{MinFreeDisk: 24 << 20}
 	e, _ := reopen(t, nil, dir, opts)
 	s := e.NewSession()
@@ -57,7 +57,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A start with less free space than the reserve (here: more reserve than the disk has).
-	if e, err := engine.Open(ctx, engine.Options{Dir: dir, MinFreeDisk: 64 << 20}); err == nil || !strings.Contains(err.Error(), "Free space on that disk") {
+	if e, err := engine.Open(ctx, engine.Options{Dir: dir, MinFreeDisk: 96 << 20}); err == nil || !strings.Contains(err.Error(), "Free space on that disk") {
 		if err == nil {
 			e.Close()
 		}

@@ -88,7 +88,7 @@ func OpenStore(dir string) (*Store, error) {
 // and did not commit before a crash left in it (genji_spill.go): Genji is opened again after
 // a restore, so that it reads its catalog as it was.
 func openGenji(path string) (*genji.DB, error) {
-	db, err := genji.Open(path)
+	db, err := openGenjiPebble(path)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func openGenji(path string) (*genji.DB, error) {
 	if err := db.Close(); err != nil {
 		return nil, err
 	}
-	return genji.Open(path)
+	return openGenjiPebble(path)
 }
 
 // init creates the internal tables of a new store, checks the format of an old one and loads

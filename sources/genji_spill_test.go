@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +274,39 @@ func TestPurgeLeavesNothing(t *testing.T) {
 	})
 	if after := storeDigest(t, s); after != before {
 		t.Fatalf("after the purge: store %s, before the table: %s", after, before)
+	}
+}
+
+// TestGenjiPebbleOptions: Genji's Pebble store is opened with the store's options
+// (genji_pebble.go), as the options file Pebble writes says, and opens again.
+func TestGenjiPebbleOptions(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir)
+	must(t, err)
+	update(t, s, func(tx *Txn) {
+		must(t, tx.CreateTable(spillTable))
+		for i := 0; i < 100; i++ {
+			if _, err := tx.Insert(spillTable, dataflow.Row{dataflow.NewInt(int64(i)), dataflow.NewString("x"), dataflow.NewInt(1)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	must(t, s.Close())
+	files, err := filepath.Glob(filepath.Join(dir, "OPTIONS-*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Pebble options file in %s: %v", dir, err)
+	}
+	data, err := os.ReadFile(files[len(files)-1])
+	must(t, err)
+	for _, want := range []string{fmt.Sprintf("cache_size=%d", genjiCacheSize), fmt.Sprintf("mem_table_size=%d", genjiMemTableSize)} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("Pebble options file lacks %q:\n%s", want, data)
+		}
+	}
+	s, err = OpenStore(dir)
+	must(t, err)
+	defer s.Close()
+	if keys, _ := scanStore(t, s, spillTable); len(keys) != 100 {
+		t.Fatalf("after a reopen: %d rows, want 100", len(keys))
 	}
 }

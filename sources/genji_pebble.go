@@ -1,0 +1,80 @@
+package sources
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/genjidb/genji"
+)
+
+// Genji v0.15 opens its Pebble store with Pebble's defaults (an 8 MiB block cache, a 4 MiB
+// memtable) and has no option to change them. Its writes read each key first (an insert
+// checks that it is new, a spill reads the old value, genji_spill.go), and with those
+// defaults most of these reads decompress blocks of several L0 files (this Pebble's Get
+// does not consult Bloom filters): a 1M-row load spent a quarter of its time there and
+// CREATE INDEX of 1M rows two thirds. So the store opens Pebble itself, with Genji's key
+// comparer, a larger cache and memtable, and hands it to Genji's database.New, which
+// Genji's own Open calls the same way. Both live in Genji's internal
+// packages, so they are reached with go:linkname, and database.New's options and result,
+// whose types cannot be named here, are passed as pointers to a struct of the same layout.
+// The Genji version is pinned in go.mod; TestGenjiPebbleOptions fails if this stops
+// matching it.
+
+//go:linkname genjiDatabaseNew github.com/genjidb/genji/internal/database.New
+func genjiDatabaseNew(pdb *pebble.DB, opts unsafe.Pointer) (unsafe.Pointer, error)
+
+//go:linkname genjiLoadCatalog github.com/genjidb/genji/internal/database/catalogstore.LoadCatalog
+func genjiLoadCatalog(tx unsafe.Pointer) (unsafe.Pointer, error)
+
+//go:linkname genjiComparer github.com/genjidb/genji/internal/database.DefaultComparer
+var genjiComparer *pebble.Comparer
+
+// genjiDatabaseOptions has the layout of Genji's database.Options.
+type genjiDatabaseOptions struct {
+	CatalogLoader func(tx unsafe.Pointer) (unsafe.Pointer, error)
+	EncryptionKey []byte
+}
+
+// Genji's Pebble settings.
+const (
+	genjiCacheSize    = 128 << 20
+	genjiMemTableSize = 16 << 20
+)
+
+// genjiPebbleOptions are the options the store opens Genji's Pebble with.
+func genjiPebbleOptions(inMemory bool) *pebble.Options {
+	opts := &pebble.Options{Comparer: genjiComparer, Cache: pebble.NewCache(genjiCacheSize),
+		MemTableSize: genjiMemTableSize}
+	if inMemory {
+		opts.FS = vfs.NewMem()
+	}
+	return opts.EnsureDefaults()
+}
+
+// openGenjiPebble opens Genji's database at path (":memory:" in memory) over a Pebble store
+// opened with genjiPebbleOptions.
+func openGenjiPebble(path string) (*genji.DB, error) {
+	if genjiComparer == nil {
+		return nil, fmt.Errorf("open genji: its key comparer is not linked")
+	}
+	popts := genjiPebbleOptions(path == ":memory:")
+	defer popts.Cache.Unref() // the DB holds its own reference
+	dir := path
+	if path == ":memory:" {
+		dir = ""
+	}
+	pdb, err := pebble.Open(dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("open genji's pebble store: %w", err)
+	}
+	p, err := genjiDatabaseNew(pdb, unsafe.Pointer(&genjiDatabaseOptions{CatalogLoader: genjiLoadCatalog}))
+	if err != nil {
+		pdb.Close()
+		return nil, err
+	}
+	db := &genji.DB{}
+	*(*unsafe.Pointer)(unsafe.Pointer(&db.DB)) = p
+	return db, nil
+}
