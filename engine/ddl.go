@@ -151,8 +151,12 @@ func (e *Engine) createIndexIn(tx *sources.Txn, seq *uint64, tableName string, i
 		cols = append(cols, c.Column.String())
 	}
 	unique := idx.Info.Type == sqlparser.IndexTypeUnique
-	if err := tx.CreateIndex(name, tableName, cols, unique); err != nil {
+	// Building the index over a large table takes long: reads go on meanwhile.
+	if err := e.unlockedDuring(func() error { return tx.CreateIndex(name, tableName, cols, unique) }); err != nil {
 		return err
+	}
+	if e.closed {
+		return errEngineClosed
 	}
 	*seq++
 	u := ""

@@ -310,3 +310,62 @@ func TestGenjiPebbleOptions(t *testing.T) {
 		t.Fatalf("after a reopen: %d rows, want 100", len(keys))
 	}
 }
+
+// TestIndexBuildOutsideCatalogLock: CREATE INDEX builds its index without the catalog lock
+// (genji_index.go), so reads of other tables go on, and the index it builds in two halves
+// is Genji's own: a unique one refuses duplicates, and both survive a reopen.
+func TestIndexBuildOutsideCatalogLock(t *testing.T) {
+	if indexCall.err != nil {
+		t.Fatal(indexCall.err)
+	}
+	dir := t.TempDir()
+	s, err := OpenStore(dir)
+	must(t, err)
+	free := 0
+	testBeforeIndexBuild = func(s *Store) {
+		if s.catMu.TryRLock() {
+			s.catMu.RUnlock()
+			free++
+		}
+	}
+	defer func() { testBeforeIndexBuild = nil }()
+	update(t, s, func(tx *Txn) {
+		must(t, tx.CreateTable(spillTable))
+		for i := 0; i < 100; i++ {
+			if _, err := tx.Insert(spillTable, dataflow.Row{dataflow.NewInt(int64(i)), dataflow.NewString(fmt.Sprint(i)), dataflow.NewInt(int64(i % 3))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(t, tx.CreateIndex("by_a", spillTable.Name, []string{"a"}, true))
+		must(t, tx.CreateIndex("by_b", spillTable.Name, []string{"b"}, false))
+	})
+	if free != 2 {
+		t.Fatalf("the catalog lock was free before %d of 2 index builds", free)
+	}
+	must(t, s.Close())
+	s, err = OpenStore(dir)
+	must(t, err)
+	defer s.Close()
+	for _, idx := range []string{"by_a", "by_b"} {
+		info, err := s.db.DB.Catalog.GetIndexInfo(genjiIndex(idx))
+		if err != nil {
+			t.Fatalf("index %s after a reopen: %v", idx, err)
+		}
+		p := namespacePrefix(int64(info.StoreNamespace))
+		it := s.db.DB.DB.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: namespacePrefix(int64(info.StoreNamespace) + 1)})
+		n := 0
+		for it.First(); it.Valid(); it.Next() {
+			n++
+		}
+		it.Close()
+		if n != 100 {
+			t.Errorf("index %s has %d entries, want 100", idx, n)
+		}
+	}
+	tx, err := s.Begin(true)
+	must(t, err)
+	defer tx.Rollback()
+	if _, err := tx.Insert(spillTable, dataflow.Row{dataflow.NewInt(500), dataflow.NewString("7"), dataflow.NewInt(0)}); err == nil {
+		t.Error("the unique index took a duplicate")
+	}
+}

@@ -368,20 +368,6 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 		}
 		idxFields[i] = fields[found]
 	}
-	var b strings.Builder
-	b.WriteString("CREATE ")
-	if unique {
-		b.WriteString("UNIQUE ")
-	}
-	b.WriteString("INDEX " + gidx + " ON " + gtable + " (")
-	for i, f := range idxFields {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.g)
-	}
-	b.WriteString(")")
-	q := b.String()
 
 	// Genji would fail half-way through building the index and leave it in the transaction:
 	// find duplicates and values too long for a key first.
@@ -405,10 +391,17 @@ func (t *Txn) CreateIndex(name, table string, cols []string, unique bool) error 
 	if err := t.chargeSpill(ddlBytes + n); err != nil {
 		return err
 	}
-	if err := t.execDDL(q); err != nil {
+	// In the catalog, under its lock; built without it (genji_index.go).
+	if err := t.createIndexUnbuilt(gidx, gtable, fieldNames, unique); err != nil {
 		if genji.IsAlreadyExistsError(err) {
 			return sqlerr.New(sqlerr.DupKeyName, "Duplicate key name '%s'", name)
 		}
+		return fmt.Errorf("create index %s: %w", name, err)
+	}
+	if testBeforeIndexBuild != nil {
+		testBeforeIndexBuild(t.s)
+	}
+	if err := t.tx.Exec("REINDEX " + gidx); err != nil {
 		return fmt.Errorf("create index %s: %w", name, err)
 	}
 	return nil
