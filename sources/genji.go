@@ -92,13 +92,6 @@ func openGenji(path string) (*genji.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sp, err := spilled(db.DB.DB); err != nil || !sp {
-		if err != nil {
-			db.Close()
-			return nil, err
-		}
-		return db, nil
-	}
 	n, err := restoreSpill(db.DB.DB)
 	if err != nil {
 		db.Close()

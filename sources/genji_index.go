@@ -36,12 +36,11 @@ var indexCall = func() *genjiIndexCall {
 		c.err = fmt.Errorf("create index: Genji's catalog API is not the expected one: "+format, args...)
 		return c
 	}
-	var cat *genji.DB
-	m, ok := reflect.TypeOf(cat).Elem().FieldByName("DB")
+	dbField, ok := reflect.TypeOf(genji.DB{}).FieldByName("DB")
 	if !ok {
 		return fail("genji.DB has no field DB")
 	}
-	catalogField, ok := m.Type.Elem().FieldByName("Catalog")
+	catalogField, ok := dbField.Type.Elem().FieldByName("Catalog")
 	if !ok {
 		return fail("database.Database has no Catalog")
 	}
@@ -67,13 +66,17 @@ var indexCall = func() *genjiIndexCall {
 	if f, _ := c.infoType.FieldByName("Paths"); f.Type != reflect.TypeOf([]document.Path(nil)) {
 		return fail("IndexInfo.Paths is %v", f.Type)
 	}
-	if f, ok := c.infoType.FieldByName("Owner"); !ok {
-		return fail("IndexInfo.Owner")
-	} else if tn, ok := f.Type.FieldByName("TableName"); !ok || tn.Type.Kind() != reflect.String {
+	if f, _ := c.infoType.FieldByName("Owner"); !hasStringField(f.Type, "TableName") {
 		return fail("IndexInfo.Owner.TableName")
 	}
 	return c
 }()
+
+// hasStringField reports whether struct type t has a string field of that name.
+func hasStringField(t reflect.Type, name string) bool {
+	f, ok := t.FieldByName(name)
+	return ok && f.Type.Kind() == reflect.String
+}
 
 // createIndexUnbuilt adds index gidx on the given fields of Genji table gtable to Genji's
 // catalog, in the transaction, with no entries: REINDEX builds them. It holds the catalog

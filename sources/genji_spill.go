@@ -32,11 +32,10 @@ import (
 // (openGenji), restores the segment itself on Rollback (rollbackSpill), and then resets
 // Genji's, which Rollback leaves holding the keys it has seen (resetSpill).
 
-// The rollback segment's key range: Genji keys start with their namespace as an encoded
-// integer, and small integers n encode as the single byte 0x44+n.
+// The rollback segment's key range, namespace 3.
 var (
-	spillLo = []byte{0x44 + 3}
-	spillHi = []byte{0x44 + 4}
+	spillLo = namespacePrefix(3)
+	spillHi = namespacePrefix(4)
 )
 
 // genjiBlob is the type byte of Genji's encoded blobs, the form of a segment entry's key.
@@ -108,17 +107,6 @@ func restoreSpill(db *pebble.DB) (int, error) {
 
 // genjiTombstone is the rollback segment's "absent" (and the value of every index entry).
 var genjiTombstone = []byte{0}
-
-// spilled reports whether Genji's rollback segment holds entries: a transaction open now has
-// spilled (or one that crashed has left them).
-func spilled(db *pebble.DB) (bool, error) {
-	it := db.NewIter(&pebble.IterOptions{LowerBound: spillLo, UpperBound: spillHi})
-	found := it.First()
-	if err := it.Close(); err != nil {
-		return false, fmt.Errorf("read the rollback segment: %w", err)
-	}
-	return found, nil
-}
 
 // chargeSpill accounts for n bytes of new keys a DDL statement writes that may take the
 // transaction past the size bound, which it then spills; it refuses them in a transaction
