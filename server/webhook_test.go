@@ -142,8 +142,17 @@ func TestBucketNotifications(t *testing.T) {
 	if err != nil || !results[0].OK() {
 		t.Fatalf("verify: %+v %v", results, err)
 	}
-	if got := testutilCounter(t, m, "cdc_s3_events_received_total"); got < 3 {
-		t.Errorf("events received: %v", got)
+	// The handler counts a notification once it is applied, which its subscriber may see
+	// first: wait for the count.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := testutilCounter(t, m, "cdc_s3_events_received_total")
+		if got >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("events received: %v", got)
+			break
+		}
 	}
 	body := get(t, "http://"+m.Addr()+"/metrics")
 	for _, want := range []string{`cdc_s3_reconcile_differences_total{kind="delete",source="images"} 1`, `cdc_s3_source_objects{source="images"}`,
