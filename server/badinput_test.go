@@ -2,12 +2,17 @@ package server
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // rawConn connects to the server and reads its handshake packet.
@@ -153,4 +158,53 @@ func TestBadInputClientLeavesMidResult(t *testing.T) {
 	}
 	stillServes(t, srv)
 	waitConns(t, srv, 1) // db's
+}
+
+// TestBadInputSplitterPanic: texts that panic vitess's statement splitter (a semicolon, then
+// an unterminated string holding a doubled quote; found by FuzzMySQLPackets) get a syntax
+// error on a connection with CLIENT_MULTI_STATEMENTS, as a query and as a prepare, and the
+// connection goes on serving.
+func TestBadInputSplitterPanic(t *testing.T) {
+	srv := startServerFull(t, "")
+	db, err := sql.Open("mysql", fmt.Sprintf("root:@tcp(%s)/?timeout=5s&readTimeout=20s&multiStatements=true", srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := testCtx(t)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{";'''0", "SELECT 1; SELECT 'a''b"} {
+		_, err := conn.ExecContext(ctx, q)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1064 {
+			t.Errorf("exec %q: %v, want error 1064", q, err)
+		}
+		if _, err := conn.PrepareContext(ctx, q); !errors.As(err, &me) || me.Number != 1064 {
+			t.Errorf("prepare %q: %v, want error 1064", q, err)
+		}
+		var one int
+		if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+			t.Fatalf("after %q the connection answered SELECT 1 with %d, %v", q, one, err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT 1; SELECT 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for more := true; more; more = rows.NextResultSet() {
+		for rows.Next() {
+			var v int
+			rows.Scan(&v)
+			got = append(got, v)
+		}
+	}
+	rows.Close()
+	if !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("multi-statement query returned %v, want [1 2]", got)
+	}
 }

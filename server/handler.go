@@ -14,6 +14,7 @@ import (
 	"vitess.io/vitess/go/vt/vtenv"
 
 	"github.com/cdc-dev/cdc/engine"
+	"github.com/cdc-dev/cdc/sqlerr"
 	"github.com/cdc-dev/cdc/sqlplan"
 )
 
@@ -85,6 +86,9 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 	if h.isShutdown() {
 		return errShutdown()
 	}
+	if err := h.splitError(c); err != nil {
+		return err
+	}
 	if res, ok := fixedAnswer(query, h.fixedSession(c)); ok {
 		return callback(res)
 	}
@@ -110,6 +114,24 @@ func (h *handler) ComQuery(c *mysql.Conn, query string, callback func(*sqltypes.
 		return h.tail(ctx, c, res, callback)
 	}
 	return callback(toResult(res))
+}
+
+// splitError is the syntax error of a command whose text the packet layer kept from
+// vitess's statement splitter (packetLimitConn.guardSplit), nil for any other command.
+func (h *handler) splitError(c *mysql.Conn) error {
+	pc := packetConn(c.GetRawConn())
+	if pc == nil {
+		return nil
+	}
+	text, ok := pc.TakeSplitError()
+	if !ok {
+		return nil
+	}
+	_, err := engine.SplitStatements(text)
+	if err == nil {
+		err = sqlerr.New(sqlerr.Parse, "You have an error in your SQL syntax: unterminated string or comment")
+	}
+	return h.toSQLError(err)
 }
 
 // session is the connection's engine session, created on first use: vitess runs the USE of

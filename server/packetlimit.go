@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"net"
 	"time"
 
 	"vitess.io/vitess/go/mysql/sqlerror"
+
+	"github.com/cdc-dev/cdc/sqlplan"
 )
 
 // maxAllowedPacket is @@max_allowed_packet: the largest command a client may send (bytes,
@@ -21,7 +24,9 @@ var errPacketTooLarge = errors.New("mysql: client sent a packet larger than max_
 // and the connection is closed, as MySQL does, before vitess has buffered the command,
 // so one client cannot make the server hold a command of any size. It also turns a
 // COM_STMT_RESET that names no prepared statement into an unknown command (vitess v0.24
-// dereferences the missing statement and drops the connection; see guardStmtReset).
+// dereferences the missing statement and drops the connection; see guardStmtReset), and
+// keeps a COM_QUERY or COM_STMT_PREPARE whose text would panic vitess's statement splitter
+// from reaching it (see guardSplit).
 // Reads are made by one goroutine at a time (vitess's connection loop), which is also
 // the goroutine that calls SetPrepared and changes the prepared statements.
 type packetLimitConn struct {
@@ -44,6 +49,9 @@ type packetLimitConn struct {
 	pending  []byte
 	buf      []byte
 	prepared func(id uint32) bool
+	// splitErr is the text of the last command guardSplit kept from the splitter, until
+	// the handler takes it (TakeSplitError).
+	splitErr string
 }
 
 // SetPrepared installs the test of whether a statement id names a prepared statement of
@@ -76,7 +84,7 @@ func (c *packetLimitConn) Read(p []byte) (int, error) {
 		}
 		if n == 0 && more {
 			if err == nil {
-				// A COM_STMT_RESET starts here and its statement id is not all read yet.
+				// A guarded command starts here and has not all arrived yet.
 				err = c.readMore()
 				continue
 			}
@@ -94,11 +102,14 @@ func (c *packetLimitConn) Read(p []byte) (int, error) {
 	}
 }
 
-// readMore appends the next read from Conn to pending (the rare path of a command split
-// across reads, so it may allocate).
+// readMore appends the next read from Conn to pending (a command split across reads),
+// growing pending's storage geometrically so a command of n bytes costs O(n) copies.
 func (c *packetLimitConn) readMore() error {
-	b := make([]byte, len(c.pending), len(c.pending)+64)
-	copy(b, c.pending)
+	b := c.pending
+	if cap(b)-len(b) < 4096 {
+		b = make([]byte, len(c.pending), max(2*cap(c.pending), len(c.pending)+4096))
+		copy(b, c.pending)
+	}
 	n, err := c.Conn.Read(b[len(b):cap(b)])
 	c.pending = b[:len(b)+n]
 	if n > 0 {
@@ -108,19 +119,19 @@ func (c *packetLimitConn) readMore() error {
 }
 
 // follow advances the framing over at most limit bytes of b and reports how many may be
-// returned: that many, or fewer with more set when a COM_STMT_RESET starts there and its
-// statement id lies past the end of b. Only b's COM_STMT_RESET commands are rewritten.
-// ok is false once a command passes the limit.
+// returned: that many, or fewer with more set when a guarded command starts there and the
+// part its guard reads lies past the end of b (guardLen). Only b's guarded commands are
+// rewritten. ok is false once a command passes the limit.
 func (c *packetLimitConn) follow(b []byte, limit int) (n int, ok, more bool) {
 	limit = min(limit, len(b))
 	for n < limit {
 		if c.left > 0 {
 			if c.first {
-				need := int(min(c.length, 5))
-				if b[n] == comStmtReset && n+need > len(b) {
+				need := c.guardLen(b[n])
+				if n+need > len(b) {
 					return n, true, true
 				}
-				c.guardStmtReset(b[n:min(n+need, len(b))])
+				c.guard(b[n : n+need])
 				c.first = false
 			}
 			k := min(int64(limit-n), c.left)
@@ -152,12 +163,83 @@ func (c *packetLimitConn) follow(b []byte, limit int) (n int, ok, more bool) {
 	return n, true, false
 }
 
-// comStmtReset is the command byte of COM_STMT_RESET; comRefused is a command byte vitess
-// does not handle, answered with ER_UNKNOWN_COM_ERROR.
+// The command bytes the guards look at; comRefused is a command byte vitess does not
+// handle, answered with ER_UNKNOWN_COM_ERROR.
 const (
-	comStmtReset = 0x1a
-	comRefused   = 0xfa
+	comQuery       = 0x03
+	comStmtPrepare = 0x16
+	comStmtReset   = 0x1a
+	comRefused     = 0xfa
 )
+
+// guardLen is how many bytes of the command starting with cmd in the current packet its
+// guard reads: a COM_STMT_RESET's first 5; a COM_QUERY's or COM_STMT_PREPARE's whole text
+// when it fits one packet (vitess holds it whole too, and max_allowed_packet bounds it);
+// none for other commands. A text of several packets is not guarded.
+func (c *packetLimitConn) guardLen(cmd byte) int {
+	switch cmd {
+	case comStmtReset:
+		return int(min(c.length, 5))
+	case comQuery, comStmtPrepare:
+		if c.length < 0xffffff {
+			return int(c.length)
+		}
+	}
+	return 0
+}
+
+// guard runs the guard of the command in cmd (its first guardLen bytes), if it has one.
+func (c *packetLimitConn) guard(cmd []byte) {
+	switch {
+	case len(cmd) == 0:
+	case cmd[0] == comStmtReset:
+		c.guardStmtReset(cmd)
+	case cmd[0] == comQuery || cmd[0] == comStmtPrepare:
+		c.guardSplit(cmd)
+	}
+}
+
+// guardSplit keeps a statement text that panics vitess v0.24's statement splitter from
+// reaching it: on a connection with CLIENT_MULTI_STATEMENTS vitess splits every COM_QUERY
+// and COM_STMT_PREPARE, and a semicolon followed by an unterminated string holding a doubled
+// quote (";'a”b") makes it slice past the text's end, which drops the connection. Such a
+// text is a syntax error whatever else it holds: guardSplit records it for the handler
+// (TakeSplitError), which answers the command with that error, and blanks its semicolons
+// in place so that vitess hands it over whole without splitting it.
+func (c *packetLimitConn) guardSplit(cmd []byte) {
+	text := cmd[1:]
+	if i := bytes.IndexByte(text, ';'); i < 0 || i == len(text)-1 {
+		return // vitess's own fast paths: no semicolon, or one at the end
+	}
+	if !splitPanics(string(text)) {
+		return
+	}
+	c.splitErr = string(text)
+	for i, b := range text {
+		if b == ';' {
+			text[i] = ' '
+		}
+	}
+}
+
+// splitPanics reports whether vitess's statement splitter panics on text.
+func splitPanics(text string) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	_, _ = sqlplan.Parser().SplitStatementToPieces(text)
+	return false
+}
+
+// TakeSplitError returns the text of the command guardSplit last kept from the splitter,
+// once: the handler answers that command with the text's syntax error.
+func (c *packetLimitConn) TakeSplitError() (string, bool) {
+	text := c.splitErr
+	c.splitErr = ""
+	return text, text != ""
+}
 
 // guardStmtReset rewrites, in place, a COM_STMT_RESET (cmd: its first bytes, up to 5)
 // that is malformed or names no prepared statement into an unknown command: vitess v0.24

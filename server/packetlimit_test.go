@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -93,5 +95,51 @@ func TestPacketConnLimit(t *testing.T) {
 	}
 	if r := <-reply; len(r) < 7 || r[4] != 0xff || binary.LittleEndian.Uint16(r[5:]) != 1153 {
 		t.Fatalf("client got %x, want ER_NET_PACKET_TOO_LARGE", r)
+	}
+}
+
+// TestPacketConnGuardsSplit: however the client's bytes are split across reads, a query or
+// prepare whose text panics vitess's splitter reaches vitess with its semicolons blanked and
+// its text kept for the handler; every other command passes unchanged, a long one included.
+func TestPacketConnGuardsSplit(t *testing.T) {
+	long := append([]byte{comQuery}, "SELECT 1; SELECT '"+strings.Repeat("x", 50_000)+"'"...)
+	var in, want []byte
+	same := func(p []byte) { in, want = append(in, p...), append(want, p...) }
+	same(wirePacket(0, append([]byte{comQuery}, "SELECT 1; SELECT 2"...)...))
+	in = append(in, wirePacket(0, append([]byte{comQuery}, "SELECT 1; SELECT 'a''b"...)...)...)
+	want = append(want, wirePacket(0, append([]byte{comQuery}, "SELECT 1  SELECT 'a''b"...)...)...)
+	same(wirePacket(0, long...))
+	same(wirePacket(0, append([]byte{comQuery}, "SELECT ';'"...)...))
+	in = append(in, wirePacket(0, append([]byte{comStmtPrepare}, ";'''0"...)...)...)
+	want = append(want, wirePacket(0, append([]byte{comStmtPrepare}, " '''0"...)...)...)
+
+	for seed := range uint64(50) {
+		c := &packetLimitConn{Conn: &chunkConn{data: in, rnd: rand.New(rand.NewPCG(seed, 2))}, limit: maxAllowedPacket}
+		var got []byte
+		var kept []string
+		buf := make([]byte, 1+int(seed%9)*1000)
+		for {
+			n, err := c.Read(buf)
+			got = append(got, buf[:n]...)
+			if text, ok := c.TakeSplitError(); ok {
+				kept = append(kept, text)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("seed %d: read: %v", seed, err)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < min(len(got), len(want)) && got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("seed %d: read %d bytes, want %d; they differ from byte %d: %q", seed, len(got), len(want), i, got[i:min(len(got), i+40)])
+		}
+		if wantKept := []string{"SELECT 1; SELECT 'a''b", ";'''0"}; !slices.Equal(kept, wantKept) {
+			t.Fatalf("seed %d: kept %q, want %q", seed, kept, wantKept)
+		}
 	}
 }

@@ -23,6 +23,9 @@ func (h *handler) ComPrepare(c *mysql.Conn, query string) ([]*querypb.Field, uin
 	if h.isShutdown() {
 		return nil, 0, errShutdown()
 	}
+	if err := h.splitError(c); err != nil {
+		return nil, 0, err
+	}
 	n := len(placeholders(query))
 	if n > math.MaxUint16 {
 		return nil, 0, sqlerror.NewSQLErrorf(sqlerror.ErrorCode(1390), sqlerror.SSUnknownSQLState,
