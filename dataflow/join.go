@@ -10,11 +10,14 @@ import (
 // dR it emits dL⋈R + L⋈dR + dL⋈dR with L and R at their state before the epoch, which equals
 // dL⋈R_old + L_new⋈dR. Rows with a NULL key column never match (SQL equality) and are not
 // arranged. With no key columns every pair matches (a cross join). Keep, when set, lists
-// the output columns (ascending) anything reads; the others are NULL.
+// the output columns (ascending) anything reads; the others are NULL. Where, when set, is a
+// filter of the output rows applied as they are produced (a Filter over the join, fused into
+// it so that the join never holds the rows the filter drops).
 type Join struct {
 	LeftKey, RightKey []int
 	Left, Right       Arrangement
 	Keep              []int
+	Where             Expr
 }
 
 // Step computes the join's changes and stages both inputs' changes on their arrangements.
@@ -31,12 +34,24 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	// held is the memory of out so far, checked against the epoch's budget as it grows
 	// (a cross join can produce far more than its inputs); Graph.Step charges it after.
 	var held int64
-	var budgetErr error
+	var stopErr error
 	emit := func(u Update) bool {
+		if o.Where != nil {
+			v, err := o.Where.Eval(u.Row)
+			if err != nil {
+				stopErr = err
+				return false
+			}
+			if !IsTrue(v) {
+				// A dropped row still counts as work: the budget's interrupt sees it.
+				stopErr = ep.Budget.Check(1, held)
+				return stopErr == nil
+			}
+		}
 		out = append(out, u)
 		n := updateBytes + RowBytes(u.Row)
 		held += n
-		if budgetErr = ep.Budget.Check(1, held); budgetErr != nil {
+		if stopErr = ep.Budget.Check(1, held); stopErr != nil {
 			return false
 		}
 		return true
@@ -46,8 +61,8 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		err = o.Right.Get(l.Key, func(r Row, c Diff) bool {
 			return emit(Update{Row: o.concat(l.Row, r), Time: ep.Time, Diff: l.Diff * c})
 		})
-		if budgetErr != nil {
-			return nil, budgetErr
+		if stopErr != nil {
+			return nil, stopErr
 		}
 		if err != nil {
 			return nil, fmt.Errorf("join lookup in %s: %w", o.Right.Name(), err)
@@ -57,8 +72,8 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		err = o.Left.Get(r.Key, func(l Row, c Diff) bool {
 			return emit(Update{Row: o.concat(l, r.Row), Time: ep.Time, Diff: c * r.Diff})
 		})
-		if budgetErr != nil {
-			return nil, budgetErr
+		if stopErr != nil {
+			return nil, stopErr
 		}
 		if err != nil {
 			return nil, fmt.Errorf("join lookup in %s: %w", o.Left.Name(), err)
@@ -73,7 +88,7 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 			for _, i := range byKey[string(l.Key)] {
 				r := rightKeyed[i]
 				if !emit(Update{Row: o.concat(l.Row, r.Row), Time: ep.Time, Diff: l.Diff * r.Diff}) {
-					return nil, budgetErr
+					return nil, stopErr
 				}
 			}
 		}
@@ -93,6 +108,9 @@ func (o *Join) Explain() string {
 	}
 	if o.Keep != nil {
 		s += fmt.Sprintf(" columns=%v", o.Keep)
+	}
+	if o.Where != nil {
+		s += " where " + o.Where.String()
 	}
 	return s
 }

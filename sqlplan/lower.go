@@ -14,7 +14,7 @@ type Arranger func(id string, shared bool) dataflow.Arrangement
 // Lower builds the dataflow graph of a plan. A plan node reachable along several paths is
 // lowered once, so the graph is a DAG that computes every subplan once per epoch.
 func Lower(p Plan, arrange Arranger) (*dataflow.Graph, error) {
-	l := &lowerer{g: &dataflow.Graph{}, arrange: arrange, done: make(map[Plan]int), need: neededColumns(p)}
+	l := &lowerer{g: &dataflow.Graph{}, arrange: arrange, done: make(map[Plan]int), need: neededColumns(p), parents: parentCounts(p)}
 	if _, err := l.lower(p); err != nil {
 		return nil, err
 	}
@@ -26,7 +26,19 @@ type lowerer struct {
 	arrange Arranger
 	done    map[Plan]int
 	need    map[Plan][]bool // the output columns of each node the plan reads
+	parents map[Plan]int    // how many plan nodes read each node
 	private int
+}
+
+// parentCounts counts, for every node of the plan, the nodes that read it.
+func parentCounts(root Plan) map[Plan]int {
+	n := map[Plan]int{}
+	for _, p := range topoOrder(root) {
+		for _, c := range p.Children() {
+			n[c]++
+		}
+	}
+	return n
 }
 
 // kept returns the output columns of p the plan reads (nil: all of them).
@@ -70,6 +82,21 @@ func (l *lowerer) lower(p Plan) (int, error) {
 	if i, ok := l.done[p]; ok {
 		return i, nil
 	}
+	if f, ok := p.(*Filter); ok {
+		if j, ok := f.Input.(*Join); ok && l.parents[j] == 1 {
+			// The filter is evaluated inside the join as it produces, so a join whose
+			// filter keeps little never holds its whole product (a cross join above all).
+			i, err := l.lowerJoin(j, f.Pred)
+			if err != nil {
+				return 0, err
+			}
+			l.done[p] = i
+			return i, nil
+		}
+	}
+	if j, ok := p.(*Join); ok {
+		return l.lowerJoin(j, nil)
+	}
 	var inputs []int
 	for _, c := range p.Children() {
 		i, err := l.lower(c)
@@ -86,12 +113,6 @@ func (l *lowerer) lower(p Plan) (int, error) {
 		op = &dataflow.Filter{Predicate: n.Pred}
 	case *Project:
 		op = &dataflow.Map{Exprs: l.maskedExprs(n)}
-	case *Join:
-		op = &dataflow.Join{
-			LeftKey: n.LeftKey, RightKey: n.RightKey,
-			Left: l.arrangementFor(n.Left, n.LeftKey), Right: l.arrangementFor(n.Right, n.RightKey),
-			Keep: l.kept(n),
-		}
 	case *Reduce:
 		r := &dataflow.Reduce{GroupBy: n.GroupBy, Aggs: n.Aggs, Global: n.Global, State: l.privateArrangement("reduce")}
 		r.Values = make([]dataflow.Arrangement, len(n.Aggs))
@@ -122,6 +143,27 @@ func (l *lowerer) lower(p Plan) (int, error) {
 	}
 	i := l.g.Add(op, inputs...)
 	l.done[p] = i
+	return i, nil
+}
+
+// lowerJoin lowers a join and its inputs, with where (nil: none) as the filter the join
+// applies to the rows it produces.
+func (l *lowerer) lowerJoin(n *Join, where dataflow.Expr) (int, error) {
+	var inputs []int
+	for _, c := range n.Children() {
+		i, err := l.lower(c)
+		if err != nil {
+			return 0, err
+		}
+		inputs = append(inputs, i)
+	}
+	op := &dataflow.Join{
+		LeftKey: n.LeftKey, RightKey: n.RightKey,
+		Left: l.arrangementFor(n.Left, n.LeftKey), Right: l.arrangementFor(n.Right, n.RightKey),
+		Keep: l.kept(n), Where: where,
+	}
+	i := l.g.Add(op, inputs...)
+	l.done[n] = i
 	return i, nil
 }
 
