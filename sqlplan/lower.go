@@ -97,13 +97,9 @@ func (l *lowerer) lower(p Plan) (int, error) {
 	if j, ok := p.(*Join); ok {
 		return l.lowerJoin(j, nil)
 	}
-	var inputs []int
-	for _, c := range p.Children() {
-		i, err := l.lower(c)
-		if err != nil {
-			return 0, err
-		}
-		inputs = append(inputs, i)
+	inputs, err := l.lowerChildren(p)
+	if err != nil {
+		return 0, err
 	}
 	var op dataflow.Operator
 	switch n := p.(type) {
@@ -146,16 +142,25 @@ func (l *lowerer) lower(p Plan) (int, error) {
 	return i, nil
 }
 
+// lowerChildren lowers p's inputs and returns their nodes.
+func (l *lowerer) lowerChildren(p Plan) ([]int, error) {
+	var inputs []int
+	for _, c := range p.Children() {
+		i, err := l.lower(c)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, i)
+	}
+	return inputs, nil
+}
+
 // lowerJoin lowers a join and its inputs, with where (nil: none) as the filter the join
 // applies to the rows it produces.
 func (l *lowerer) lowerJoin(n *Join, where dataflow.Expr) (int, error) {
-	var inputs []int
-	for _, c := range n.Children() {
-		i, err := l.lower(c)
-		if err != nil {
-			return 0, err
-		}
-		inputs = append(inputs, i)
+	inputs, err := l.lowerChildren(n)
+	if err != nil {
+		return 0, err
 	}
 	op := &dataflow.Join{
 		LeftKey: n.LeftKey, RightKey: n.RightKey,
