@@ -448,10 +448,13 @@ func (e *Engine) remember(t *txnState, lsn uint64) {
 		return
 	}
 	c.since = 0
-	oldest := e.oldestOpenSnapshot(lsn)
+	// The head is the published LSN, not lsn: a transaction that begins meanwhile (without
+	// the engine's lock) takes its snapshot at the published LSN, before this group.
+	head := e.published.Load()
+	oldest := e.oldestOpenSnapshot(head)
 	if len(c.rows) >= maxConflictRows {
-		oldest = lsn // cut: transactions open from before now cannot be validated
-		c.horizon = lsn
+		oldest = head // cut: transactions open from before now cannot be validated
+		c.horizon = head
 	}
 	for k, at := range c.rows {
 		if at <= oldest {
@@ -466,8 +469,10 @@ func (e *Engine) remember(t *txnState, lsn uint64) {
 }
 
 // oldestOpenSnapshot is the oldest snapshot of an open staged transaction (head when none
-// is open): its first, which the rows it wrote may have been read at. Called with e.mu held.
+// is open): its first, which the rows it wrote may have been read at.
 func (e *Engine) oldestOpenSnapshot(head uint64) uint64 {
+	e.txnMu.Lock()
+	defer e.txnMu.Unlock()
 	oldest := head
 	for t := range e.openTxns {
 		oldest = min(oldest, t.beganAt)

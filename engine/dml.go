@@ -22,8 +22,8 @@ func commitTime() int64 { return time.Now().UnixMicro() }
 
 // lookupTable returns a table for writing; views are read-only.
 func (e *Engine) lookupTable(name string) (*table, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.catMu.RLock()
+	defer e.catMu.RUnlock()
 	key := strings.ToLower(name)
 	if t, ok := e.tables[key]; ok {
 		if t.source != nil {

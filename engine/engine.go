@@ -56,6 +56,11 @@ type Engine struct {
 	methods    map[string]moduleMethod // the modules' methods by gRPC path
 	lsnWake    chan struct{}           // closed when the LSN advances (WaitLSN)
 
+	// catMu guards the maps tables, views and plain, with mu: DDL changes them holding
+	// both (its apply function, at start-up Open alone), so lookupTable may read them
+	// holding only catMu, without waiting for a group commit, which holds mu.
+	catMu sync.RWMutex
+
 	lsn      uint64 // last committed LSN
 	catSeq   uint64 // sequence of the last catalog entry
 	tables   map[string]*table
@@ -78,8 +83,16 @@ type Engine struct {
 	// commit would (tests only).
 	noPurge bool
 	// openTxns are the open staged transactions, whose snapshots bound what the committer
-	// must remember to validate them; guarded by mu.
+	// must remember to validate them; guarded by txnMu, which sessions take instead of mu
+	// to begin and end them (the committer holds mu through a group commit).
 	openTxns map[*txnState]struct{}
+	txnMu    sync.Mutex
+	// published is lsn for the paths that do not take mu: stored once the LSN is durable
+	// and visible (publishEpoch), so a Genji snapshot taken after loading it holds at least
+	// that LSN. isClosed and failedErr are closed and failed for them, set with those.
+	published atomic.Uint64
+	isClosed  atomic.Bool
+	failedErr atomic.Pointer[error]
 	// commitQ feeds the committer; committerDone is closed when it has stopped; conflicts
 	// is its memory of recent commits (commit.go).
 	commitQ       chan *commitReq
@@ -213,6 +226,8 @@ func (e *Engine) fail(err error) error {
 	if e.failed == nil {
 		e.failed = fmt.Errorf("the engine stopped serving because the view store could not be written (%w); "+
 			"restart it to replay the change log into the materialized views", err)
+		failed := e.failed
+		e.failedErr.Store(&failed)
 		e.log.Error("view store failed", "lsn", e.lsn, "err", err)
 		for _, v := range e.order {
 			v.closeSubscribers(e.failed)
@@ -221,11 +236,12 @@ func (e *Engine) fail(err error) error {
 	return e.failed
 }
 
-// failure returns why the engine stopped serving, or nil.
+// failure returns why the engine stopped serving, or nil. It takes no lock.
 func (e *Engine) failure() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.failed
+	if p := e.failedErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Close stops the engine: subscriptions end and storage is closed. Sessions fail afterwards.
@@ -236,6 +252,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.isClosed.Store(true)
 	e.wakeWaiters()
 	for _, v := range e.order {
 		v.closeSubscribers(errEngineClosed)
@@ -256,11 +273,14 @@ func (e *Engine) Close() error {
 		e.mu.Unlock()
 	}
 	e.mu.Lock()
-	// Transactions still open are abandoned: their snapshots are released.
+	// Transactions still open are abandoned: their snapshots are released. A session
+	// beginning one holds txnMu from its check of isClosed to its registration.
+	e.txnMu.Lock()
 	for t := range e.openTxns {
 		_ = t.gtx.Rollback()
 		delete(e.openTxns, t)
 	}
+	e.txnMu.Unlock()
 	err := e.state.close()
 	e.mu.Unlock()
 	if serr := e.store.Close(); err == nil {

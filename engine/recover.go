@@ -25,7 +25,7 @@ func (e *Engine) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read change log head: %w", err)
 	}
-	e.lsn = lsn
+	e.setLSN(lsn)
 	entries, err := e.store.LoadCatalog()
 	if err != nil {
 		return fmt.Errorf("load catalog: %w", err)
@@ -178,7 +178,7 @@ func (e *Engine) recover(ctx context.Context) error {
 	if err := e.replay(ctx, lsn); err != nil {
 		return err
 	}
-	e.lsn = lsn
+	e.setLSN(lsn)
 	return e.rebuild(ctx, tx, rebuild)
 }
 

@@ -245,23 +245,28 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 }
 
 // begin opens a staged write transaction over a snapshot of the last commit: it holds no
-// lock, so any number are open at once (see commit.go).
+// lock, so any number are open at once (see commit.go). It takes txnMu, not the engine's
+// lock, which the committer holds through a group commit: the transaction's LSN is the
+// published one, loaded before its snapshot is taken, so the snapshot holds at least that
+// LSN (perhaps a group more, which its validation treats as written after it: a conflict
+// at worst, never a lost update).
 func (s *Session) begin(ctx context.Context) error {
 	if err := checkDisk(s.e.dir, s.e.minFree); err != nil {
 		return err
 	}
 	e := s.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
+	e.txnMu.Lock()
+	defer e.txnMu.Unlock()
+	if e.isClosed.Load() {
 		return errEngineClosed
 	}
+	lsn := e.published.Load()
 	gtx, err := e.store.BeginStaged()
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	gtx.ReadLSN = e.lsn
-	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}, tables: map[string]*table{}, beganAt: e.lsn}
+	gtx.ReadLSN = lsn
+	s.txn = &txnState{gtx: gtx, changes: map[string][]dataflow.Update{}, tables: map[string]*table{}, beganAt: lsn}
 	if s.Isolation() == "SERIALIZABLE" {
 		gtx.TrackReads()
 	}
@@ -311,13 +316,12 @@ func (s *Session) statementSnapshot() error {
 	if lvl := s.Isolation(); lvl != "READ-COMMITTED" && lvl != "READ-UNCOMMITTED" {
 		return nil
 	}
-	e := s.e
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	// As in begin: the LSN is loaded before the snapshot is taken.
+	lsn := s.e.published.Load()
 	if err := s.txn.gtx.RefreshSnapshot(); err != nil {
 		return err
 	}
-	s.txn.gtx.ReadLSN = e.lsn
+	s.txn.gtx.ReadLSN = lsn
 	return nil
 }
 
@@ -363,15 +367,16 @@ func (s *Session) whileAborted(stmt sqlplan.Statement) (*Result, error) {
 
 // release forgets an ended transaction: a DDL statement's gives up the writer slot.
 func (s *Session) release(t *txnState) {
+	if !t.ddl {
+		s.e.txnMu.Lock()
+		delete(s.e.openTxns, t)
+		s.e.txnMu.Unlock()
+		return
+	}
 	s.e.mu.Lock()
-	delete(s.e.openTxns, t)
-	if t.ddl {
-		s.e.openTxn = nil
-	}
+	s.e.openTxn = nil
 	s.e.mu.Unlock()
-	if t.ddl {
-		<-s.e.writer
-	}
+	<-s.e.writer
 }
 
 // commit commits the open transaction.
@@ -548,7 +553,9 @@ func (s *Session) ddlOnce(ctx context.Context, fn func(tx *sources.Txn) (*Result
 	}
 	// The catalog change is durable; now the engine's memory follows.
 	if apply != nil {
+		s.e.catMu.Lock()
 		apply()
+		s.e.catMu.Unlock()
 	}
 	s.txn = nil
 	s.e.openTxn = nil

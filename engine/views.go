@@ -458,7 +458,7 @@ func (e *Engine) stageEpoch(lsn uint64, res *epochResult) error {
 // publishEpoch makes a staged epoch visible: the engine's LSN, every view's frontier, the
 // views' subscribers and WaitLSN. Called with e.mu held, in LSN order.
 func (e *Engine) publishEpoch(lsn uint64, res *epochResult) {
-	e.lsn = lsn
+	e.setLSN(lsn)
 	e.commits++
 	for _, t := range res.touched {
 		t.v.epochs++
@@ -469,6 +469,13 @@ func (e *Engine) publishEpoch(lsn uint64, res *epochResult) {
 		v.publish(lsn, res.changes[v])
 	}
 	e.wakeWaiters()
+}
+
+// setLSN makes lsn the last committed LSN, for the paths that take mu and for those that
+// read published. Called with e.mu held, once lsn is durable.
+func (e *Engine) setLSN(lsn uint64) {
+	e.lsn = lsn
+	e.published.Store(lsn)
 }
 
 // sumDiffs adds up the diffs of updates: the change in a collection's row count.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -164,8 +165,14 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // ServePprof makes the HTTP server (started afterwards) serve Go's profiles under
-// /debug/pprof/ (cdc serve --pprof): CPU, heap, goroutines, for finding where time goes.
-func (m *Metrics) ServePprof() { m.pprof = true }
+// /debug/pprof/ (cdc serve --pprof): CPU, heap, goroutines, and mutex and block profiles
+// (sampled: one contention event in 100, blocking of 100 µs and more), for finding where
+// time goes.
+func (m *Metrics) ServePprof() {
+	m.pprof = true
+	runtime.SetMutexProfileFraction(100)
+	runtime.SetBlockProfileRate(100_000)
+}
 
 // ServeWebhook makes the HTTP server (started afterwards) receive bucket notifications on
 // POST /webhooks/s3 with h.
