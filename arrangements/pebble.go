@@ -64,11 +64,17 @@ const cacheSize = 256 << 20
 
 // The LSM's shape: epochs write small batches all over the arrangements, and compactions
 // were the largest cost of concurrent inserts (38% of a profile): a larger memtable flushes
-// less often, larger L0 files and a larger base level compact less often.
+// less often, larger L0 files and a larger base level compact less often, and L0 may hold
+// more files before it is compacted (l0CompactAt) or writes stall (l0StopAt). With a 64
+// MiB memtable (was 16) and l0CompactAt 8 (Pebble's default is 4), the p99 latencies of
+// single inserts and updates over the chat views fell by half or more in side-by-side runs.
+// The memtable's memory is taken as it fills.
 const (
-	memTableSize  = 16 << 20
+	memTableSize  = 64 << 20
 	l0FileSize    = 8 << 20
 	lBaseMaxBytes = 256 << 20
+	l0CompactAt   = 8
+	l0StopAt      = 24
 )
 
 // bloomBitsPerKey sizes the Bloom filters of every level: a commit reads the current count
@@ -86,7 +92,8 @@ func openStore(dir string, fs vfs.FS) (*Store, error) {
 	// an error of the read instead (see damaged).
 	events := &pebble.EventListener{DataCorruption: func(pebble.DataCorruptionInfo) {}}
 	opts := &pebble.Options{FS: fs, Logger: quietLogger{}, Cache: cache, EventListener: events, Merger: countMerger,
-		MemTableSize: memTableSize, LBaseMaxBytes: lBaseMaxBytes}
+		MemTableSize: memTableSize, LBaseMaxBytes: lBaseMaxBytes,
+		L0CompactionThreshold: l0CompactAt, L0StopWritesThreshold: l0StopAt}
 	opts.TargetFileSizes[0] = l0FileSize
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
