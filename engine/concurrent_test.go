@@ -194,3 +194,50 @@ func TestReadCommittedConflictOutlivesPruning(t *testing.T) {
 	wantCode(t, a, "COMMIT", sqlerr.Deadlock)
 	expectRows(t, rowsOf(t, b, "SELECT v FROM t"), "10")
 }
+
+// TestWritesBesideDDLOnAnotherTable: inserts into one table run while DDL creates and
+// drops indexes and tables beside it. A staged insert reads the table's indexes from Genji's
+// catalog, which DDL on the other table changes: unguarded, that was a concurrent map
+// iteration and write that stopped the process (found by TestCrash; -race reports it).
+func TestWritesBesideDDLOnAnotherTable(t *testing.T) {
+	e := openEngine(t, engine.Options{Dir: t.TempDir()})
+	setup := e.NewSession()
+	mustExec(t, setup, "CREATE TABLE t (id INT PRIMARY KEY, v INT)")
+	mustExec(t, setup, "CREATE INDEX t_v ON t (v)")
+	mustExec(t, setup, "CREATE TABLE other (id INT PRIMARY KEY, w INT)")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	const writers = 4
+	counts := make([]int, writers)
+	for w := range writers {
+		wg.Go(func() {
+			s := e.NewSession()
+			defer s.Close()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Exec(context.Background(), fmt.Sprintf("INSERT INTO t VALUES (%d, %d)", w*1_000_000+i, i)); err != nil {
+					t.Errorf("insert: %v", err)
+					return
+				}
+				counts[w]++
+			}
+		})
+	}
+	for i := range 30 {
+		mustExec(t, setup, fmt.Sprintf("CREATE INDEX o_%d ON other (w)", i))
+		mustExec(t, setup, fmt.Sprintf("CREATE TABLE x_%d (id INT PRIMARY KEY)", i))
+		mustExec(t, setup, fmt.Sprintf("DROP INDEX o_%d ON other", i))
+		mustExec(t, setup, fmt.Sprintf("DROP TABLE x_%d", i))
+	}
+	close(stop)
+	wg.Wait()
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	expectRows(t, rowsOf(t, setup, "SELECT COUNT(*) FROM t"), fmt.Sprint(total))
+}

@@ -678,10 +678,17 @@ func (t *Txn) uniqueConflict(p *tablePlan, old, row dataflow.Row) error {
 	return nil
 }
 
-// loadIndexes reads the indexes of the table from Genji's catalog.
+// loadIndexes reads the indexes of the table from Genji's catalog. A staged or read-only
+// transaction shares the catalog lock meanwhile: DDL on another table may change the
+// catalog's maps at the same time (a concurrent map iteration and write stopped the
+// process in TestCrash); the writable transaction is serialized with DDL.
 func (t *Txn) loadIndexes(p *tablePlan) error {
 	if p.indexesLoaded {
 		return nil
+	}
+	if !t.writable {
+		t.s.catMu.RLock()
+		defer t.s.catMu.RUnlock()
 	}
 	cat := t.s.db.DB.Catalog
 	for _, gidx := range cat.ListIndexes(p.gname) {
