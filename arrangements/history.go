@@ -44,6 +44,11 @@ func (b *Batch) TruncateHistory(name string, below uint64) {
 	b.ranges = append(b.ranges, keyRange{historyKey(name, 0), historyKey(name, below)})
 }
 
+// DropHistoryFrom stages the deletion of a history's records at LSNs from lsn on.
+func (b *Batch) DropHistoryFrom(name string, from uint64) {
+	b.ranges = append(b.ranges, keyRange{historyKey(name, from), bytesPrefixEnd(historyPrefix(name))})
+}
+
 // DeleteHistory stages the deletion of a whole history.
 func (b *Batch) DeleteHistory(name string) {
 	p := historyPrefix(name)

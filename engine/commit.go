@@ -241,7 +241,11 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 		failAll(done, errEngineClosed)
 		return
 	}
-	if err := w.Commit(); err != nil {
+	commit := w.Commit
+	if e.testGroupCommitFails != nil {
+		commit = e.testGroupCommitFails
+	}
+	if err := commit(); err != nil {
 		// The arrangements hold epochs whose transactions the log does not: stop serving; a
 		// restart rebuilds the views from the log (the view store is ahead of it).
 		err = e.fail(fmt.Errorf("commit LSNs %d..%d: %w", done[0].lsn, lsn, err))

@@ -103,6 +103,9 @@ type Engine struct {
 	pendingView *view
 	// pendingIndexes collects the indexes a DDL statement creates until it commits.
 	pendingIndexes [][2]string
+	// testGroupCommitFails, set by tests, runs before a group's Genji commit; an error it
+	// returns fails the commit, as a crash at that point would end it.
+	testGroupCommitFails func() error
 	// storedTables is the set of table names in storage, read during recovery.
 	storedTables map[string]bool
 }

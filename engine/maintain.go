@@ -68,6 +68,12 @@ func (e *Engine) maintainOnce(ctx context.Context) error {
 	if err := e.truncateHistory(keep); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	err = e.pruneUndo()
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	below := min(synced, keep)
 	for from := oldest; from < below; from += truncateChunk {
 		select {

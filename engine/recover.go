@@ -31,13 +31,19 @@ func (e *Engine) recover(ctx context.Context) error {
 		return fmt.Errorf("load catalog: %w", err)
 	}
 	staleReason := ""
+	covered := true // the undo records cover the epochs of a view store ahead of the log
 	if e.state.durable() {
 		oldest, err := e.store.OldestLSN()
 		if err != nil {
 			return fmt.Errorf("read change log: %w", err)
 		}
+		if e.state.frontier > lsn {
+			if covered, err = e.state.undoCovers(lsn); err != nil {
+				return err
+			}
+		}
 		switch {
-		case e.state.frontier > lsn:
+		case !covered:
 			staleReason = fmt.Sprintf("the view store is at LSN %d, ahead of the change log (LSN %d)", e.state.frontier, lsn)
 		case oldest > 0 && e.state.frontier+1 < oldest:
 			staleReason = fmt.Sprintf("the view store is at LSN %d and the change log starts at LSN %d", e.state.frontier, oldest)
@@ -172,6 +178,13 @@ func (e *Engine) recover(ctx context.Context) error {
 		}
 	}
 	e.indexMethods()
+	// Before the garbage collection, which deletes the undo records with every history no
+	// view owns.
+	if covered {
+		if err := e.undoAhead(lsn); err != nil {
+			return err
+		}
+	}
 	if err := e.collectGarbage(); err != nil {
 		return err
 	}
