@@ -247,7 +247,7 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 	}
 	if err := commit(); err != nil {
 		// The arrangements hold epochs whose transactions the log does not: stop serving; a
-		// restart rebuilds the views from the log (the view store is ahead of it).
+		// restart takes those epochs back from their undo records (undo.go).
 		err = e.fail(fmt.Errorf("commit LSNs %d..%d: %w", done[0].lsn, lsn, err))
 		failAll(done, err)
 		return
