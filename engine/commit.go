@@ -381,6 +381,7 @@ func (e *Engine) safeStage(lsn uint64, res *epochResult) (err error) {
 			err = e.fail(fmt.Errorf("internal error applying LSN %d: %v", lsn, r))
 		}
 	}()
+	e.stageUndo(lsn, res)
 	return e.stageEpoch(lsn, res)
 }
 

@@ -35,8 +35,8 @@ type viewState struct {
 	// historyFrom is the oldest LSN a feed may resume from: histories hold the changes
 	// after it.
 	historyFrom uint64
-	// undo names the undo histories written since the store was opened (see undo.go).
-	undo map[string]bool
+	// undoPruned is the LSN up to which undo records were last pruned (see undo.go).
+	undoPruned uint64
 }
 
 // Metadata keys of the Pebble store.
@@ -177,7 +177,7 @@ func (st *viewState) discard() {
 
 // commitEpoch commits the staged arrangement changes of an epoch with each changed view's
 // delta, its row count (already updated) and the new frontier.
-func (st *viewState) commitEpoch(lsn uint64, views []*view, changes map[*view][]dataflow.Update, inputs map[string][]dataflow.Update) error {
+func (st *viewState) commitEpoch(lsn uint64, views []*view, changes map[*view][]dataflow.Update) error {
 	if st.store == nil {
 		return nil
 	}
@@ -187,7 +187,6 @@ func (st *viewState) commitEpoch(lsn uint64, views []*view, changes map[*view][]
 			st.batch.SetMeta(v.metaKey(), v.record(v.rows))
 		}
 	}
-	st.stageUndo(lsn, inputs)
 	st.batch.SetMeta(metaFrontier, beUint64(lsn))
 	if err := st.batch.Commit(false); err != nil {
 		return fmt.Errorf("write epoch %d to the view store: %w", lsn, err)

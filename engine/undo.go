@@ -11,43 +11,65 @@ import (
 // group's Genji commit is durable: the next transaction's epoch reads the arrangements the
 // previous one changed. A crash in between can leave those epochs on disk without their
 // transactions (a SIGKILL keeps whatever the process had written), so the view store is
-// then ahead of the change log. To take such epochs back, every epoch keeps its inputs
-// beside it, as undo histories: undoLSNs holds an empty record per epoch and undoName(src)
-// the changes of each table source. They are pruned once their LSNs are durable
-// (pruneUndo, every maintenance pass); opening a store that is ahead runs the inputs of the
-// epochs past the log's head negated, newest first (undoAhead).
-const undoLSNs = "undo"
+// then ahead of the change log. To take such epochs back, the committer stages with every
+// epoch its undo record in the history undoHistory: the epoch's changes of the table
+// sources its views read, each row prefixed with its source's name (an empty record when
+// none). Records are pruned once their LSNs are durable (pruneUndo, every maintenance
+// pass); opening a store that is ahead runs the inputs of the epochs past the log's head
+// negated, newest first (undoAhead). Epochs replayed from the log, durable already, have
+// none.
+const undoHistory = "undo"
 
-// undoName is the undo history of a table source's epoch inputs.
-func undoName(src string) string { return "undo:" + src }
-
-// stageUndo stages the undo records of the epoch at lsn in the epoch's batch.
-func (st *viewState) stageUndo(lsn uint64, inputs map[string][]dataflow.Update) {
-	if st.undo == nil {
-		st.undo = map[string]bool{}
-	}
-	st.batch.AppendHistory(undoLSNs, lsn, nil)
-	for src, us := range inputs {
-		if strings.HasPrefix(src, "table:") && len(us) > 0 {
-			st.batch.AppendHistory(undoName(src), lsn, us)
-			st.undo[undoName(src)] = true
+// undoRecord is the epoch's undo record: its input updates of the table sources the views
+// it touched read, each row prefixed with the source's name.
+func (res *epochResult) undoRecord() []dataflow.Update {
+	read := map[string]bool{}
+	n, cellsN := 0, 0
+	for _, t := range res.touched {
+		for src := range t.v.sources {
+			if read[src] || !strings.HasPrefix(src, "table:") {
+				continue
+			}
+			read[src] = true
+			for _, u := range res.ep.Inputs[src] {
+				n++
+				cellsN += 1 + len(u.Row)
+			}
 		}
+	}
+	out := make([]dataflow.Update, 0, n)
+	cells := make([]dataflow.Datum, 0, cellsN) // one allocation for every row
+	for src := range read {
+		name := dataflow.NewString(src)
+		for _, u := range res.ep.Inputs[src] {
+			start := len(cells)
+			cells = append(append(cells, name), u.Row...)
+			out = append(out, dataflow.Update{Row: cells[start:len(cells):len(cells)], Diff: u.Diff})
+		}
+	}
+	return out
+}
+
+// stageUndo stages the undo record of the committer's epoch at lsn in the epoch batch, if
+// the views are durable.
+func (e *Engine) stageUndo(lsn uint64, res *epochResult) {
+	if e.state.durable() {
+		e.state.batch.AppendHistory(undoHistory, lsn, res.undoRecord())
 	}
 }
 
-// pruneUndo drops the undo records at durable LSNs (up to e.lsn). Called with e.mu held.
+// pruneUndo drops the undo records at durable LSNs (up to e.lsn), when there are new ones.
+// Called with e.mu held.
 func (e *Engine) pruneUndo() error {
 	st := e.state
-	if !st.durable() || e.closed || e.failed != nil {
+	if !st.durable() || e.closed || e.failed != nil || e.lsn <= st.undoPruned {
 		return nil
 	}
-	st.batch.TruncateHistory(undoLSNs, e.lsn+1)
-	for name := range st.undo {
-		st.batch.TruncateHistory(name, e.lsn+1)
-	}
+	st.batch.TruncateHistory(undoHistory, e.lsn+1)
 	if err := st.batch.Commit(false); err != nil {
 		return e.fail(err)
 	}
+	st.undoPruned = e.lsn
 	return nil
 }
 
@@ -55,7 +77,7 @@ func (e *Engine) pruneUndo() error {
 // head (not so in a store written by an earlier build: its views are then rebuilt).
 func (st *viewState) undoCovers(head uint64) (bool, error) {
 	n := uint64(0)
-	if err := st.store.ReadHistory(undoLSNs, head, st.frontier, func(uint64, []dataflow.Update) error { n++; return nil }); err != nil {
+	if err := st.store.ReadHistory(undoHistory, head, st.frontier, func(uint64, []dataflow.Update) error { n++; return nil }); err != nil {
 		return false, fmt.Errorf("read the undo records: %w", err)
 	}
 	return n == st.frontier-head, nil
@@ -70,33 +92,18 @@ func (e *Engine) undoAhead(head uint64) error {
 	if !st.durable() || from <= head {
 		return nil
 	}
-	srcs := map[string]bool{}
-	for _, v := range e.order {
-		if v.graph == nil {
-			continue
-		}
-		for src := range v.sources {
-			if strings.HasPrefix(src, "table:") {
-				srcs[src] = true
-			}
-		}
-	}
 	inputs := map[uint64]map[string][]dataflow.Update{}
-	for src := range srcs {
-		err := st.store.ReadHistory(undoName(src), head, from, func(lsn uint64, us []dataflow.Update) error {
-			if inputs[lsn] == nil {
-				inputs[lsn] = map[string][]dataflow.Update{}
-			}
-			neg := make([]dataflow.Update, len(us))
-			for i, u := range us {
-				neg[i] = dataflow.Update{Row: u.Row, Time: lsn, Diff: -u.Diff}
-			}
-			inputs[lsn][src] = neg
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("read the undo records of %s: %w", src, err)
+	err := st.store.ReadHistory(undoHistory, head, from, func(lsn uint64, us []dataflow.Update) error {
+		in := map[string][]dataflow.Update{}
+		for _, u := range us {
+			src := u.Row[0].Str()
+			in[src] = append(in[src], dataflow.Update{Row: u.Row[1:], Time: lsn, Diff: -u.Diff})
 		}
+		inputs[lsn] = in
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the undo records: %w", err)
 	}
 	for lsn := from; lsn > head; lsn-- {
 		if len(inputs[lsn]) == 0 {

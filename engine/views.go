@@ -449,7 +449,7 @@ func (e *Engine) stageEpoch(lsn uint64, res *epochResult) error {
 	for v, us := range res.changes {
 		v.rows += sumDiffs(us)
 	}
-	if err := e.state.commitEpoch(lsn, e.order, res.changes, res.ep.Inputs); err != nil {
+	if err := e.state.commitEpoch(lsn, e.order, res.changes); err != nil {
 		return e.fail(err)
 	}
 	return nil

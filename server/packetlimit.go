@@ -211,10 +211,11 @@ func (c *packetLimitConn) guardSplit(cmd []byte) {
 	if i := bytes.IndexByte(text, ';'); i < 0 || i == len(text)-1 {
 		return // vitess's own fast paths: no semicolon, or one at the end
 	}
-	if !splitPanics(string(text)) {
+	q := string(text)
+	if !splitPanics(q) {
 		return
 	}
-	c.splitErr = string(text)
+	c.splitErr = q
 	for i, b := range text {
 		if b == ';' {
 			text[i] = ' '
