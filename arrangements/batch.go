@@ -2,6 +2,7 @@ package arrangements
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/cdc-dev/cdc/dataflow"
@@ -25,10 +26,10 @@ import (
 type Batch struct {
 	s       *Store
 	pending map[string]*pendingEntry
+	unique  map[string]*pendingUnique // by Pebble key, for unique arrangements
 	meta    []metaOp
 	raw     []rawOp
 	ranges  []keyRange
-	dropped []*Arrangement
 	buf     []byte
 }
 
@@ -40,6 +41,66 @@ type pendingEntry struct {
 	arr    *Arrangement
 	keyLen int
 	diff   dataflow.Diff
+}
+
+// pendingUnique is what a batch stages for one key of a unique arrangement: the rows it
+// adds and retracts there, summed.
+type pendingUnique struct {
+	arr  *Arrangement
+	rows []uniqueRow
+}
+
+type uniqueRow struct {
+	enc  []byte // AppendRowKey(row)
+	diff dataflow.Diff
+}
+
+// stageUnique adds u, of the unique arrangement a, to the batch; k is the entry's Pebble
+// key (copied).
+func (b *Batch) stageUnique(a *Arrangement, k []byte, u dataflow.KeyedUpdate) {
+	if b.unique == nil {
+		b.unique = make(map[string]*pendingUnique)
+	}
+	p, ok := b.unique[string(k)]
+	if !ok {
+		p = &pendingUnique{arr: a}
+		b.unique[string(k)] = p
+	}
+	enc := dataflow.AppendRowKey(nil, u.Row)
+	for i := range p.rows {
+		if bytes.Equal(p.rows[i].enc, enc) {
+			p.rows[i].diff += u.Diff
+			return
+		}
+	}
+	p.rows = append(p.rows, uniqueRow{enc: enc, diff: u.Diff})
+}
+
+// writeUnique stages in pb the outcome of a key's updates: its one added row replaces the
+// stored one, or its retraction deletes the key. The contract of UniqueArrangement (the
+// retracted row is the stored one) saves reading the stored row.
+func (b *Batch) writeUnique(pb *pebble.Batch, k string, p *pendingUnique) error {
+	var add *uniqueRow
+	retracted := false
+	for i := range p.rows {
+		switch r := &p.rows[i]; {
+		case r.diff > 0 && add != nil:
+			return fmt.Errorf("arrangements: %s: two rows staged for one key of a unique arrangement", p.arr.name)
+		case r.diff > 0:
+			add = r
+		case r.diff < 0:
+			retracted = true
+		}
+	}
+	switch {
+	case add != nil:
+		b.buf = appendValue(b.buf[:0], add.diff, len(k)-len(p.arr.prefix))
+		b.buf = append(b.buf, add.enc...)
+		return pb.Set([]byte(k), b.buf, nil)
+	case retracted:
+		return pb.Delete([]byte(k), nil)
+	}
+	return nil
 }
 
 type metaOp struct {
@@ -55,7 +116,12 @@ func (s *Store) NewBatch() *Batch {
 // Arrangement returns a view of the store's arrangement name whose Apply stages changes in
 // b; its reads see the committed state, like Store.Arrangement.
 func (b *Batch) Arrangement(name string) dataflow.Arrangement {
-	return batchArrangement{Arrangement: b.s.arrangement(name), b: b}
+	return batchArrangement{Arrangement: b.s.arrangement(name, false), b: b}
+}
+
+// UniqueArrangement is Arrangement for Store.UniqueArrangement's layout.
+func (b *Batch) UniqueArrangement(name string) dataflow.Arrangement {
+	return batchArrangement{Arrangement: b.s.arrangement(name, true), b: b}
 }
 
 type batchArrangement struct {
@@ -82,14 +148,13 @@ func (b *Batch) DeleteMeta(key []byte) {
 // DeleteArrangement stages the deletion of every entry of the arrangement name. Deletions
 // take effect before the batch's other changes.
 func (b *Batch) DeleteArrangement(name string) {
-	a := b.s.arrangement(name)
-	b.ranges = append(b.ranges, keyRange{a.prefix, bytesPrefixEnd(a.prefix)})
-	b.dropped = append(b.dropped, a)
+	prefix := arrangementPrefix(name)
+	b.ranges = append(b.ranges, keyRange{prefix, bytesPrefixEnd(prefix)})
 }
 
 // Empty reports whether nothing is staged.
 func (b *Batch) Empty() bool {
-	return len(b.pending) == 0 && len(b.meta) == 0 && len(b.raw) == 0 && len(b.ranges) == 0
+	return len(b.pending) == 0 && len(b.unique) == 0 && len(b.meta) == 0 && len(b.raw) == 0 && len(b.ranges) == 0
 }
 
 // Close discards whatever is staged.
@@ -101,7 +166,12 @@ func (b *Batch) Close() {
 	} else {
 		clear(b.pending)
 	}
-	b.meta, b.raw, b.ranges, b.dropped = nil, nil, nil, nil
+	if len(b.unique) > 1024 {
+		b.unique = nil
+	} else {
+		clear(b.unique)
+	}
+	b.meta, b.raw, b.ranges = nil, nil, nil
 }
 
 // Commit writes everything staged in one atomic Pebble batch, fsyncing the write-ahead log
@@ -115,6 +185,11 @@ func (b *Batch) Commit(sync bool) error {
 	defer pb.Close()
 	for _, r := range b.ranges {
 		if err := pb.DeleteRange(r.start, r.end, nil); err != nil {
+			return err
+		}
+	}
+	for k, p := range b.unique {
+		if err := b.writeUnique(pb, k, p); err != nil {
 			return err
 		}
 	}

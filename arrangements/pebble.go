@@ -19,6 +19,7 @@ import (
 // entries and engine metadata (view frontiers and the like) never collide:
 //
 //	nsArrangement || AppendKey(NewString(name)) || key || AppendRowKey(row)  ->  varint(count) || uvarint(len(key))
+//	nsArrangement || AppendKey(NewString(name)) || key    (unique)          ->  varint(count) || uvarint(len(key)) || AppendRowKey(row)
 //	nsMeta || key                                                           ->  caller's bytes
 //
 // The arrangement name is key-encoded, so it is self-delimiting: no arrangement's prefix is
@@ -26,6 +27,13 @@ import (
 // is the arrangement's (key, row) order and a Get of a key prefix is a Pebble range scan.
 // The key length is kept in the value because Scan must split key from row and the two
 // encodings are concatenated without a separator.
+//
+// A unique arrangement (UniqueArrangement) holds at most one row per key and keeps it in
+// the value: replacing the row overwrites one Pebble key. In the multiset layout it would
+// delete one entry and create another, and the deleted entries of a key (its tombstones, a
+// reduce's every past accumulator of a group) stay in the memtable and the upper levels
+// until compacted away, so every read of the key stepped over all of them: reading a chat's
+// count cost more with every message it had received.
 const (
 	nsArrangement = 'a'
 	nsMeta        = 'm'
@@ -132,18 +140,30 @@ func (s *Store) Flush() error { return s.db.LogData(nil, pebble.Sync) }
 // (without fsync); an engine applying one epoch should use NewBatch and Batch.Arrangement
 // instead so that every arrangement's changes commit atomically. The result is an
 // *Arrangement.
-func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrangement(name) }
+func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrangement(name, false) }
 
-func (s *Store) arrangement(name string) *Arrangement {
+// UniqueArrangement is Arrangement for an arrangement with at most one row per key, laid
+// out for it (see the key layout). Its updates of a key within one batch must retract the
+// key's current row, if any, and add at most one row; Batch.Commit fails otherwise. A name
+// is used in one layout only: the first call for a name decides it.
+func (s *Store) UniqueArrangement(name string) dataflow.Arrangement {
+	return s.arrangement(name, true)
+}
+
+func (s *Store) arrangement(name string, unique bool) *Arrangement {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a, ok := s.arrs[name]; ok {
 		return a
 	}
-	prefix := dataflow.AppendKey([]byte{nsArrangement}, dataflow.NewString(name))
-	a := &Arrangement{s: s, name: name, prefix: prefix}
+	a := &Arrangement{s: s, name: name, prefix: arrangementPrefix(name), unique: unique}
 	s.arrs[name] = a
 	return a
+}
+
+// arrangementPrefix is the prefix of every Pebble key of the arrangement name.
+func arrangementPrefix(name string) []byte {
+	return dataflow.AppendKey([]byte{nsArrangement}, dataflow.NewString(name))
 }
 
 // GetMeta returns the committed value of a metadata key.
@@ -167,6 +187,7 @@ type Arrangement struct {
 	s      *Store
 	name   string
 	prefix []byte
+	unique bool // one row per key, kept in the value
 }
 
 var _ dataflow.Arrangement = (*Arrangement)(nil)
@@ -215,6 +236,17 @@ func (a *Arrangement) Scan(fn func([]byte, dataflow.Row, dataflow.Diff) bool) er
 
 // decodeEntry splits a stored entry into its key (aliasing k), its row and its count.
 func (a *Arrangement) decodeEntry(k, v []byte) ([]byte, dataflow.Row, dataflow.Diff, error) {
+	if a.unique {
+		count, rest, err := decodeUniqueValue(v)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("arrangements: %s: %w", a.name, err)
+		}
+		row, err := dataflow.DecodeRow(rest, -1)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("arrangements: %s: %w", a.name, err)
+		}
+		return k[len(a.prefix):], row, count, nil
+	}
 	count, keyLen, err := decodeValue(v)
 	if err != nil {
 		return nil, nil, 0, err
@@ -242,6 +274,10 @@ func (a *Arrangement) ApplyTo(b *Batch, updates []dataflow.KeyedUpdate) {
 			continue
 		}
 		b.buf = append(append(b.buf[:0], a.prefix...), u.Key...)
+		if a.unique {
+			b.stageUnique(a, b.buf, u)
+			continue
+		}
 		b.buf = dataflow.AppendRowKey(b.buf, u.Row)
 		if p, ok := b.pending[string(b.buf)]; ok {
 			p.diff += u.Diff
@@ -383,6 +419,20 @@ func appendValue(dst []byte, count dataflow.Diff, keyLen int) []byte {
 
 // zeroCount reports whether a stored value holds a count of zero (its varint is one 0 byte).
 func zeroCount(v []byte) bool { return len(v) > 0 && v[0] == 0 }
+
+// decodeUniqueValue splits the value of a unique arrangement's entry into its count and its
+// row's encoding.
+func decodeUniqueValue(v []byte) (dataflow.Diff, []byte, error) {
+	count, n := binary.Varint(v)
+	if n <= 0 {
+		return 0, nil, errors.New("corrupt entry count")
+	}
+	_, m := binary.Uvarint(v[n:])
+	if m <= 0 {
+		return 0, nil, errors.New("corrupt entry key length")
+	}
+	return count, v[n+m:], nil
+}
 
 func decodeValue(v []byte) (dataflow.Diff, int, error) {
 	count, n := binary.Varint(v)

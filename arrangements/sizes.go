@@ -64,7 +64,7 @@ func (s *Store) countKeys(lo, hi []byte) (int64, error) {
 				it.Close()
 				return 0, err
 			}
-			if c, _, err := decodeValue(v); err == nil && c == 0 {
+			if zeroCount(v) {
 				continue
 			}
 		}

@@ -121,9 +121,9 @@ func sumKind(k Kind) Kind {
 // accumulator row per group: the group columns, the row count, then per aggregate its count
 // of non-NULL values and its running sum (or current extreme for MIN/MAX, text for
 // GROUP_CONCAT, per-bit counts for BIT_AND/BIT_OR, XOR for BIT_XOR, sum and sum of squares
-// for the variances), stored with an empty key since the row's encoding starts with its
-// group's. COUNT, SUM and
-// AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT aggregates also keep
+// for the variances), under its group's key: at most one row per key, replaced (retracted
+// and added) when the group changes, so State may be laid out for that (sqlplan.Unique).
+// COUNT, SUM and AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT aggregates also keep
 // Values[i], an ordered multiset of the aggregate's values per group keyed by (group,
 // value), so a retraction of the current extreme finds the next one without a rescan. Only
 // groups touched by an epoch are read or written. A Global reduce (no GROUP BY) always has
@@ -242,14 +242,14 @@ func (o *Reduce) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 		rows := acc[len(o.GroupBy)].Int()
 		if old != nil {
 			out = append(out, Update{Row: o.output(old), Time: ep.Time, Diff: -1})
-			stateUps = append(stateUps, KeyedUpdate{Row: old, Diff: -1})
+			stateUps = append(stateUps, KeyedUpdate{Key: g.key, Row: old, Diff: -1})
 		}
 		if rows > 0 || o.Global {
 			if rows < 0 {
 				return nil, fmt.Errorf("reduce: group has %d rows", rows)
 			}
 			out = append(out, Update{Row: o.output(acc), Time: ep.Time, Diff: 1})
-			stateUps = append(stateUps, KeyedUpdate{Row: acc, Diff: 1})
+			stateUps = append(stateUps, KeyedUpdate{Key: g.key, Row: acc, Diff: 1})
 		} else if rows < 0 {
 			return nil, fmt.Errorf("reduce: group has %d rows", rows)
 		}

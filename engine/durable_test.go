@@ -497,6 +497,44 @@ func TestViewStoreOfAnOlderLayout(t *testing.T) {
 	verifyAll(t, e)
 }
 
+// TestViewStoreOfAnOlderFormat: a view store of the format before reduces kept their
+// accumulators in unique arrangements ("cdc-views-1") is set aside at start-up and every
+// view rebuilt, not read in the wrong layout.
+func TestViewStoreOfAnOlderFormat(t *testing.T) {
+	dir := t.TempDir()
+	e, _ := reopen(t, nil, dir, engine.Options{})
+	s := e.NewSession()
+	mustExec(t, s, "CREATE TABLE t (id INT PRIMARY KEY, g INT)")
+	mustExec(t, s, "INSERT INTO t VALUES (1, 1), (2, 1), (3, 2)")
+	mustExec(t, s, "CREATE MATERIALIZED VIEW per_g AS SELECT g, COUNT(*) AS n FROM t GROUP BY g")
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := arrangements.OpenStore(filepath.Join(dir, "views"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := st.NewBatch()
+	b.SetMeta([]byte("format"), []byte("cdc-views-1"))
+	if err := b.Commit(true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	e, logs := reopen(t, nil, dir, engine.Options{})
+	defer e.Close()
+	if !strings.Contains(logs, "older build") {
+		t.Errorf("start-up log does not say the store was set aside:\n%s", logs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "views.old")); err != nil {
+		t.Errorf("the older store was not kept aside: %v", err)
+	}
+	s = e.NewSession()
+	expectRows(t, rowsOf(t, s, "SELECT g, n FROM per_g"), "1\t2", "2\t1")
+	mustExec(t, s, "INSERT INTO t VALUES (4, 2)")
+	expectRows(t, rowsOf(t, s, "SELECT g, n FROM per_g"), "1\t2", "2\t2")
+	verifyAll(t, e)
+}
+
 // quietPebble drops Pebble's log lines.
 type quietPebble struct{}
 

@@ -116,7 +116,7 @@ func (snap *querySnapshot) close() {
 // evalQuery evaluates q over a snapshot. It holds no engine lock and touches no engine
 // state: other statements run meanwhile.
 func evalQuery(ctx context.Context, q *sqlplan.Query, snap *querySnapshot, budget *dataflow.Budget) ([]dataflow.Row, error) {
-	g, err := sqlplan.Lower(q.Plan, func(id string, _ bool) dataflow.Arrangement { return arrangements.NewMem(id) })
+	g, err := sqlplan.Lower(q.Plan, func(id string, _ sqlplan.ArrangementKind) dataflow.Arrangement { return arrangements.NewMem(id) })
 	if err != nil {
 		return nil, err
 	}

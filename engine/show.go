@@ -123,7 +123,7 @@ func (e *Engine) explain(st *sqlplan.Explain) (*Result, error) {
 			return nil, err
 		}
 		plan, _ := sqlplan.ViewPlan(q)
-		g, err = sqlplan.Lower(plan, func(id string, _ bool) dataflow.Arrangement { return arrangements.NewMem(id) })
+		g, err = sqlplan.Lower(plan, func(id string, _ sqlplan.ArrangementKind) dataflow.Arrangement { return arrangements.NewMem(id) })
 		if err != nil {
 			return nil, err
 		}

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cdc-dev/cdc/arrangements"
 	"github.com/cdc-dev/cdc/dataflow"
+	"github.com/cdc-dev/cdc/sqlplan"
 )
 
 // viewState keeps the engine's arrangements, view contents and view histories: in a Pebble
@@ -47,26 +49,39 @@ var (
 	metaViewPrefix  = []byte("view/")
 )
 
-// stateFormat names the layout of the Pebble store. A store written in another layout is
-// refused at start-up.
-const stateFormat = "cdc-views-1"
+// stateFormat names the layout of the Pebble store. A store written in an older layout
+// (olderFormats) is set aside and its views rebuilt; another is refused at start-up.
+const stateFormat = "cdc-views-2"
+
+// olderFormats are the layouts of earlier builds: "cdc-views-1" kept a reduce's
+// accumulators in the multiset layout (arrangements.Store.UniqueArrangement).
+var olderFormats = []string{"cdc-views-1"}
+
+// errOlderFormat is the error of load on a store of an older layout.
+var errOlderFormat = errors.New("the view store was written in an older layout")
 
 // openViewState opens the Pebble store in dir, or a memory state for dir "".
 func openViewState(dir string, log *slog.Logger) (*viewState, error) {
 	if dir == "" {
 		return &viewState{}, nil
 	}
-	store, err := arrangements.OpenStore(dir)
-	if errors.Is(err, arrangements.ErrOldLayout) {
-		// Derived state in an older layout: set it aside and rebuild the views from their
-		// tables (recover recomputes every view without stored state).
+	// Derived state in an older layout is set aside and the views rebuilt from their tables
+	// (recover recomputes every view without stored state).
+	setAside := func() error {
 		old := dir + ".old"
 		log.Warn("the view store was written by an older build: it is moved aside and every materialized view is rebuilt from its tables", "store", dir, "moved to", old)
 		if err := os.RemoveAll(old); err != nil {
-			return nil, fmt.Errorf("set aside the view store %s: %w", dir, err)
+			return fmt.Errorf("set aside the view store %s: %w", dir, err)
 		}
 		if err := os.Rename(dir, old); err != nil {
-			return nil, fmt.Errorf("set aside the view store %s: %w", dir, err)
+			return fmt.Errorf("set aside the view store %s: %w", dir, err)
+		}
+		return nil
+	}
+	store, err := arrangements.OpenStore(dir)
+	if errors.Is(err, arrangements.ErrOldLayout) {
+		if err := setAside(); err != nil {
+			return nil, err
 		}
 		store, err = arrangements.OpenStore(dir)
 	}
@@ -75,7 +90,15 @@ func openViewState(dir string, log *slog.Logger) (*viewState, error) {
 			"move it away and start again to rebuild every materialized view from its tables", dir, err)
 	}
 	st := &viewState{store: store, batch: store.NewBatch()}
-	if err := st.load(dir); err != nil {
+	err = st.load(dir)
+	if errors.Is(err, errOlderFormat) {
+		store.Close()
+		if err := setAside(); err != nil {
+			return nil, err
+		}
+		return openViewState(dir, log)
+	}
+	if err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -98,6 +121,9 @@ func (st *viewState) load(dir string) error {
 		b := st.store.NewBatch()
 		b.SetMeta(metaFormat, []byte(stateFormat))
 		return b.Commit(true)
+	}
+	if slices.Contains(olderFormats, string(format)) {
+		return errOlderFormat
 	}
 	if string(format) != stateFormat {
 		return fmt.Errorf("the view store %s has format %q and this build reads %q: "+
@@ -140,11 +166,8 @@ func (st *viewState) durable() bool { return st.store != nil }
 
 // arrangement returns the arrangement called name: Pebble-backed (its changes staged in the
 // epoch batch) or in memory.
-func (st *viewState) arrangement(name string) dataflow.Arrangement {
-	if st.store == nil {
-		return arrangements.NewMem(name)
-	}
-	return st.batch.Arrangement(name)
+func (st *viewState) arrangement(name string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
+	return st.arrangementIn(nil, name, kind)
 }
 
 // hydrationBatch is a batch of its own for a new view's hydration, which runs without the
@@ -158,12 +181,15 @@ func (st *viewState) hydrationBatch() *arrangements.Batch {
 
 // arrangementIn is the arrangement called name with its changes staged in b (the epoch
 // batch when b is nil), or a new one in memory.
-func (st *viewState) arrangementIn(b *arrangements.Batch, name string) dataflow.Arrangement {
+func (st *viewState) arrangementIn(b *arrangements.Batch, name string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
 	if st.store == nil {
 		return arrangements.NewMem(name)
 	}
 	if b == nil {
 		b = st.batch
+	}
+	if kind == sqlplan.Unique {
+		return b.UniqueArrangement(name)
 	}
 	return b.Arrangement(name)
 }

@@ -50,14 +50,14 @@ func newView(id uint64, name, sql string, q *sqlplan.Query) *view {
 // arrangements already maintained (else new ones) and, for everything else, the
 // arrangements own(id) returns. It sets the view's graph, contents, owned names and
 // fingerprint.
-func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string) dataflow.Arrangement) error {
+func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string, kind sqlplan.ArrangementKind) dataflow.Arrangement) error {
 	prefix := arrangementPrefix(v.id, v.name)
 	var names []string
-	g, err := sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
-		if !shared {
+	g, err := sqlplan.Lower(plan, func(id string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
+		if kind != sqlplan.Shared {
 			names = append(names, prefix+id)
 			v.owned = append(v.owned, prefix+id)
-			return own(prefix + id)
+			return own(prefix+id, kind)
 		}
 		names = append(names, id)
 		a, ok := v.shared[id]
@@ -65,7 +65,7 @@ func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string) 
 			if s, ok := e.shared[id]; ok {
 				a = s.arr
 			} else {
-				a = own(id)
+				a = own(id, kind)
 			}
 			v.shared[id] = a
 		}
@@ -76,7 +76,7 @@ func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string) 
 	}
 	v.graph = g
 	v.owned = append(v.owned, prefix+"contents")
-	v.contents = own(prefix + "contents")
+	v.contents = own(prefix+"contents", sqlplan.Private)
 	for _, src := range sqlplan.Sources(plan) {
 		v.sources[src] = true
 	}
@@ -126,8 +126,8 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 	// that other views already maintain are hydrated into temporary copies instead, so
 	// that they are not read while the new view's snapshot flows in.
 	fresh := map[string]dataflow.Arrangement{}
-	if err := e.lowerRunning(v, plan, func(name string) dataflow.Arrangement {
-		a := e.state.arrangementIn(hb, name)
+	if err := e.lowerRunning(v, plan, func(name string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
+		a := e.state.arrangementIn(hb, name, kind)
 		fresh[name] = a
 		return a
 	}); err != nil {
@@ -135,8 +135,8 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 	}
 	prefix := arrangementPrefix(id, name)
 	var temps []string
-	hydrating, err := sqlplan.Lower(plan, func(id string, shared bool) dataflow.Arrangement {
-		if !shared {
+	hydrating, err := sqlplan.Lower(plan, func(id string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
+		if kind != sqlplan.Shared {
 			return fresh[prefix+id]
 		}
 		if a, ok := fresh[id]; ok {
@@ -144,7 +144,7 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 		}
 		temp := "hydrate:" + prefix + id
 		temps = append(temps, temp)
-		a := e.state.arrangementIn(hb, temp)
+		a := e.state.arrangementIn(hb, temp, kind)
 		fresh[id] = a // a self-join reads one collection by one key on both sides
 		return a
 	})

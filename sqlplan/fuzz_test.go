@@ -289,7 +289,7 @@ func planAndRun(t *testing.T, cat *fuzzCatalog, q sqlparser.TableStatement) {
 	}
 	_ = planned.Columns()
 	_ = sqlplan.VisibleOrder(planned)
-	g, err := sqlplan.Lower(planned.Plan, func(id string, _ bool) dataflow.Arrangement { return arrangements.NewMem(id) })
+	g, err := sqlplan.Lower(planned.Plan, func(id string, _ sqlplan.ArrangementKind) dataflow.Arrangement { return arrangements.NewMem(id) })
 	if err != nil {
 		return
 	}

@@ -6,10 +6,24 @@ import (
 	"github.com/cdc-dev/cdc/dataflow"
 )
 
-// Arranger hands out the arrangements of a graph being lowered. A shared request names a
+// Arranger hands out the arrangements of a graph being lowered. A Shared request names a
 // collection by source and key ("table:chat by [0]") and may return an arrangement that
-// other graphs already maintain; a private one is unique to the operator asking.
-type Arranger func(id string, shared bool) dataflow.Arrangement
+// other graphs already maintain; a Private or Unique one is the operator's own.
+type Arranger func(id string, kind ArrangementKind) dataflow.Arrangement
+
+// ArrangementKind says how an arrangement is used, so that a store may lay it out for it.
+type ArrangementKind uint8
+
+const (
+	// Private is an operator's own arrangement, any number of rows per key.
+	Private ArrangementKind = iota
+	// Shared is a source's collection by a key, which several operators and views may read.
+	Shared
+	// Unique is an operator's own arrangement that holds at most one row per key, and
+	// whose updates of a key within an epoch retract the key's current row (if any) and add
+	// at most one new one: a reduce's accumulators, replaced at every change of their group.
+	Unique
+)
 
 // Lower builds the dataflow graph of a plan. A plan node reachable along several paths is
 // lowered once, so the graph is a DAG that computes every subplan once per epoch.
@@ -46,7 +60,13 @@ func (l *lowerer) kept(p Plan) []int { return keptColumns(l.need[p]) }
 
 func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
 	l.private++
-	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), false)
+	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), Private)
+}
+
+// uniqueArrangement is privateArrangement for an operator that keeps one row per key.
+func (l *lowerer) uniqueArrangement(kind string) dataflow.Arrangement {
+	l.private++
+	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), Unique)
 }
 
 // arrangementFor returns the arrangement of a join input: shared when the input is a plain
@@ -54,9 +74,9 @@ func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
 func (l *lowerer) arrangementFor(p Plan, key []int) dataflow.Arrangement {
 	if s, ok := p.(*Scan); ok {
 		if keep := l.kept(s); keep != nil {
-			return l.arrange(fmt.Sprintf("%s%v by %v", s.Source, keep, key), true)
+			return l.arrange(fmt.Sprintf("%s%v by %v", s.Source, keep, key), Shared)
 		}
-		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), true)
+		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), Shared)
 	}
 	return l.privateArrangement("join")
 }
@@ -110,7 +130,7 @@ func (l *lowerer) lower(p Plan) (int, error) {
 	case *Project:
 		op = &dataflow.Map{Exprs: l.maskedExprs(n)}
 	case *Reduce:
-		r := &dataflow.Reduce{GroupBy: n.GroupBy, Aggs: n.Aggs, Global: n.Global, State: l.privateArrangement("reduce")}
+		r := &dataflow.Reduce{GroupBy: n.GroupBy, Aggs: n.Aggs, Global: n.Global, State: l.uniqueArrangement("reduce")}
 		r.Values = make([]dataflow.Arrangement, len(n.Aggs))
 		for i, a := range n.Aggs {
 			if a.NeedsValues() {
