@@ -324,7 +324,7 @@ func firstErr(errs ...error) error {
 // the arrangements meanwhile, and readers go on.
 func (e *Engine) prepareCommit(w *sources.Txn, r *commitReq, lsn uint64) error {
 	t := r.t
-	if err := checkDisk(e.dir, e.minFree); err != nil {
+	if err := e.disk.check(); err != nil {
 		return err
 	}
 	w.StartStatement()

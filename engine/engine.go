@@ -40,6 +40,7 @@ type Engine struct {
 	// dir is the data directory ("" in memory); writes need minFree bytes free on its disk.
 	dir     string
 	minFree uint64
+	disk    diskGuard // checks minFree for writes
 	// hydrationStep is Options.HydrationStep.
 	hydrationStep int
 	// stmtMemLimit is Options.StatementMemoryLimit resolved (0: no limit).
@@ -176,6 +177,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		e.subscriberBuffer = 4096
 	}
 	e.dir, e.minFree = opts.Dir, minFree
+	e.disk.dir, e.disk.min = opts.Dir, minFree
 	e.hydrationStep = opts.HydrationStep
 	if e.hydrationStep <= 0 {
 		e.hydrationStep = 50_000

@@ -251,7 +251,7 @@ func (s *Session) execVitess(ctx context.Context, stmt sqlparser.Statement) (*Re
 // LSN (perhaps a group more, which its validation treats as written after it: a conflict
 // at worst, never a lost update).
 func (s *Session) begin(ctx context.Context) error {
-	if err := checkDisk(s.e.dir, s.e.minFree); err != nil {
+	if err := s.e.disk.check(); err != nil {
 		return err
 	}
 	e := s.e
@@ -277,7 +277,7 @@ func (s *Session) begin(ctx context.Context) error {
 // beginDDL acquires the engine's writer slot, waiting at most the lock wait timeout, and
 // opens a Genji write transaction for a DDL statement.
 func (s *Session) beginDDL(ctx context.Context) error {
-	if err := checkDisk(s.e.dir, s.e.minFree); err != nil {
+	if err := s.e.disk.check(); err != nil {
 		return err
 	}
 	select {
