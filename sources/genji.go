@@ -48,6 +48,8 @@ type Store struct {
 
 	use tableUse // tables open staged transactions use (genji_mdl.go)
 
+	stmts stmtCache // statements of write transactions, for the next ones
+
 	mu      sync.Mutex
 	lastLSN uint64           // highest committed LSN in __cdc_log
 	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
@@ -115,6 +117,7 @@ func (s *Store) init() error {
 		return err
 	}
 	defer tx.Rollback()
+	s.stmts.ok = checkStmtLayout(tx)
 	for _, q := range []string{
 		"CREATE TABLE IF NOT EXISTS __cdc_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS __cdc_log (lsn INTEGER PRIMARY KEY, data BLOB NOT NULL)",
@@ -268,9 +271,11 @@ func (t *Txn) Rollback() error {
 
 func (t *Txn) rollbackGenji() error {
 	if t.ddl {
-		// Rolling back DDL restores Genji's catalog cache.
+		// Rolling back DDL restores Genji's catalog cache: statements prepared over the
+		// rolled-back catalog must go too.
 		t.s.catMu.Lock()
 		defer t.s.catMu.Unlock()
+		defer t.s.stmts.clear()
 	}
 	if err := t.rollbackSpill(); err != nil {
 		t.tx.Rollback()
@@ -301,8 +306,27 @@ func (t *Txn) prepare(q string) (*genji.Statement, error) {
 	if !t.writable {
 		t.s.catMu.RLock()
 		defer t.s.catMu.RUnlock()
+		return t.tx.Prepare(q)
 	}
-	return t.tx.Prepare(q)
+	if t.ddl {
+		return t.tx.Prepare(q) // the catalog is the transaction's own until it commits
+	}
+	if st := t.s.stmts.get(q, t.tx); st != nil {
+		return st, nil
+	}
+	st, err := t.tx.Prepare(q)
+	if err == nil {
+		t.s.stmts.put(q, st)
+	}
+	return st, err
+}
+
+// changeCatalog notes that the transaction is about to change Genji's catalog: its table
+// plans and every cached statement are planned over the old one. Called with catMu held.
+func (t *Txn) changeCatalog() {
+	t.ddl = true
+	t.plans = nil
+	t.s.stmts.clear()
 }
 
 // query runs a prepared statement and calls fn for each result document. In a read-only
@@ -340,8 +364,7 @@ func (t *Txn) query(st *genji.Statement, args []any, fn func(types.Document) err
 func (t *Txn) execDDL(q string) error {
 	t.s.catMu.Lock()
 	defer t.s.catMu.Unlock()
-	t.ddl = true
-	t.plans = nil
+	t.changeCatalog()
 	return t.tx.Exec(q)
 }
 

@@ -101,8 +101,7 @@ func (t *Txn) createIndexUnbuilt(gidx, gtable string, fields []string, unique bo
 	}
 	t.s.catMu.Lock()
 	defer t.s.catMu.Unlock()
-	t.ddl = true
-	t.plans = nil
+	t.changeCatalog()
 	out := reflect.ValueOf(t.s.db.DB.Catalog).MethodByName("CreateIndex").Call(
 		[]reflect.Value{reflect.NewAt(c.txType.Elem(), inner), info})
 	if err, _ := out[0].Interface().(error); err != nil {

@@ -1162,3 +1162,45 @@ func TestAddColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedStatementsFollowTheCatalog: write transactions reuse the statements earlier
+// ones prepared, in their own transaction, and none planned over a catalog that has since
+// changed: an INSERT cached before a unique index existed must check it afterwards.
+func TestCachedStatementsFollowTheCatalog(t *testing.T) {
+	s := openMem(t)
+	if !s.stmts.ok {
+		t.Fatal("the layout of genji.Statement is not the expected one: statements are not cached (see genji_stmtcache.go)")
+	}
+	ts := TableSchema{Name: "u", Columns: []ColumnSchema{
+		{Name: "id", Kind: dataflow.KindInt}, {Name: "email", Kind: dataflow.KindString},
+	}, PrimaryKey: []int{0}}
+	row := func(id int64, email string) dataflow.Row {
+		return dataflow.Row{dataflow.NewInt(id), dataflow.NewString(email)}
+	}
+	update(t, s, func(tx *Txn) { must(t, tx.CreateTable(ts)) })
+	update(t, s, func(tx *Txn) { mustKey(t)(tx.Insert(ts, row(1, "a@x"))) })
+	if len(s.stmts.stmts) == 0 {
+		t.Fatal("the INSERT of a write transaction was not cached")
+	}
+	// A cached statement runs in the transaction that uses it: its rollback undoes it.
+	tx := begin(t, s, true)
+	mustKey(t)(tx.Insert(ts, row(2, "b@x")))
+	must(t, tx.Rollback())
+	if _, rows := scanStore(t, s, ts); len(rows) != 1 {
+		t.Fatalf("after a rolled-back insert: %v", rows)
+	}
+	update(t, s, func(tx *Txn) { must(t, tx.CreateIndex("email", "u", []string{"email"}, true)) })
+	tx = begin(t, s, true)
+	_, err := tx.Insert(ts, row(3, "a@x"))
+	wantSQLErr(t, err, sqlerr.DupEntry, "Duplicate entry 'a@x' for key 'u.email'")
+	must(t, tx.Rollback())
+	// A rolled-back DROP INDEX leaves the index, and the inserts after it check it.
+	tx = begin(t, s, true)
+	must(t, tx.DropIndex("email"))
+	mustKey(t)(tx.Insert(ts, row(4, "a@x")))
+	must(t, tx.Rollback())
+	tx = begin(t, s, true)
+	_, err = tx.Insert(ts, row(5, "a@x"))
+	wantSQLErr(t, err, sqlerr.DupEntry, "Duplicate entry 'a@x' for key 'u.email'")
+	must(t, tx.Rollback())
+}
