@@ -464,7 +464,8 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 	for _, d := range deltas {
 		total += d.diff
 	}
-	acc[cnt] = NewInt(acc[cnt].Int() + total)
+	before := acc[cnt].Int()
+	acc[cnt] = NewInt(before + total)
 	if acc[cnt].Int() == 0 {
 		acc[val] = Null
 		return ups, nil
@@ -477,6 +478,18 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 		}
 		c := Compare(v, best)
 		return (a.Func == AggMin && c < 0) || (a.Func == AggMax && c > 0)
+	}
+	if before > 0 && keepsExtreme(deltas, acc[val]) {
+		// The current extreme stays (no retraction touches it): only the added values can
+		// beat it, and reading the stored values is not needed.
+		best, found = acc[val], true
+		for _, d := range deltas {
+			if d.diff > 0 && better(d.v[0]) {
+				best = d.v[0]
+			}
+		}
+		acc[val] = best
+		return ups, nil
 	}
 	visit := func(r Row, n Diff) bool {
 		sc.buf = AppendKey(sc.buf[:0], r[0])
@@ -515,6 +528,21 @@ func (o *Reduce) accumulateValues(acc Row, cnt, val, i int, a Aggregate, g *grou
 	}
 	acc[val] = best
 	return ups, nil
+}
+
+// keepsExtreme reports whether a group's current extreme survives the step's value
+// changes: no value equal to it is retracted. (A retracted value equal to it may leave
+// other copies, but finding out needs a read.)
+func keepsExtreme(deltas []*valueDelta, extreme Datum) bool {
+	if extreme.IsNull() {
+		return false
+	}
+	for _, d := range deltas {
+		if d.diff < 0 && Compare(d.v[0], extreme) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // output computes the output row of an accumulator.
