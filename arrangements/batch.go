@@ -30,6 +30,7 @@ type Batch struct {
 	meta    []metaOp
 	raw     []rawOp
 	ranges  []keyRange
+	dropped []string // arrangements deleted whole
 	buf     []byte
 }
 
@@ -150,6 +151,7 @@ func (b *Batch) DeleteMeta(key []byte) {
 func (b *Batch) DeleteArrangement(name string) {
 	prefix := arrangementPrefix(name)
 	b.ranges = append(b.ranges, keyRange{prefix, bytesPrefixEnd(prefix)})
+	b.dropped = append(b.dropped, name)
 }
 
 // Empty reports whether nothing is staged.
@@ -171,7 +173,7 @@ func (b *Batch) Close() {
 	} else {
 		clear(b.unique)
 	}
-	b.meta, b.raw, b.ranges = nil, nil, nil
+	b.meta, b.raw, b.ranges, b.dropped = nil, nil, nil, nil
 }
 
 // Commit writes everything staged in one atomic Pebble batch, fsyncing the write-ahead log
@@ -256,8 +258,24 @@ func (b *Batch) Commit(sync bool) error {
 	if err := pb.Commit(opts); err != nil {
 		return err
 	}
+	b.forgetCommitted()
 	b.s.committed()
 	return nil
+}
+
+// forgetCommitted drops from the arrangements' read caches every entry the batch changed.
+func (b *Batch) forgetCommitted() {
+	for _, name := range b.dropped {
+		if a := b.s.existing(name); a != nil {
+			a.cache.reset()
+		}
+	}
+	for k, p := range b.pending {
+		p.arr.cache.forget(k[len(p.arr.prefix):]) // key || row: a read may name a prefix of either
+	}
+	for k, p := range b.unique {
+		p.arr.cache.forget(k[len(p.arr.prefix):])
+	}
 }
 
 // counter reads the committed counts of entries, in ascending key order, with one iterator:

@@ -144,8 +144,10 @@ func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrange
 
 // UniqueArrangement is Arrangement for an arrangement with at most one row per key, laid
 // out for it (see the key layout). Its updates of a key within one batch must retract the
-// key's current row, if any, and add at most one row; Batch.Commit fails otherwise. A name
-// is used in one layout only: the first call for a name decides it.
+// key's current row, if any, and add at most one row; Batch.Commit fails otherwise. Its
+// reads name a key or a prefix of one (never a prefix of key and row, as a multiset
+// arrangement's may). A name is used in one layout only: the first call for a name decides
+// it.
 func (s *Store) UniqueArrangement(name string) dataflow.Arrangement {
 	return s.arrangement(name, true)
 }
@@ -159,6 +161,13 @@ func (s *Store) arrangement(name string, unique bool) *Arrangement {
 	a := &Arrangement{s: s, name: name, prefix: arrangementPrefix(name), unique: unique}
 	s.arrs[name] = a
 	return a
+}
+
+// existing returns the arrangement called name if the store has handed it out, else nil.
+func (s *Store) existing(name string) *Arrangement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arrs[name]
 }
 
 // arrangementPrefix is the prefix of every Pebble key of the arrangement name.
@@ -188,6 +197,7 @@ type Arrangement struct {
 	name   string
 	prefix []byte
 	unique bool // one row per key, kept in the value
+	cache  readCache
 }
 
 var _ dataflow.Arrangement = (*Arrangement)(nil)
@@ -214,13 +224,29 @@ func (a *Arrangement) GetReverse(key []byte, fn func(dataflow.Row, dataflow.Diff
 }
 
 func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, dataflow.Diff) bool) error {
-	return a.iterate(key, reverse, func(k, v []byte) (bool, error) {
+	if r, ok := a.cache.lookup(key); ok {
+		r.replay(reverse, fn)
+		return nil
+	}
+	var rows []dataflow.Row
+	var counts []dataflow.Diff
+	complete, small := true, true
+	err := a.iterate(key, reverse, func(k, v []byte) (bool, error) {
 		_, row, count, err := a.decodeEntry(k, v)
 		if err != nil {
 			return false, err
 		}
-		return fn(row, count), nil
+		if small = small && len(rows) < maxCachedRows; small {
+			rows, counts = append(rows, row), append(counts, count)
+		}
+		more := fn(row, count)
+		complete = complete && more
+		return more, nil
 	})
+	if err == nil && complete && small {
+		a.cache.remember(key, rows, counts, reverse)
+	}
+	return err
 }
 
 // Scan visits every entry in key order. The key passed to fn is a fresh copy.

@@ -1,0 +1,103 @@
+package arrangements
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/cdc-dev/cdc/dataflow"
+)
+
+// readCache remembers the rows of an arrangement's small keys as its reads found them, so
+// that the next read of the key is a map lookup instead of a Pebble seek: a join looks up
+// the other side of every change (a message's user, chat and membership), and the other
+// side of most joins is a dimension that rarely changes. A read of a key that fn stops
+// early, or with more than maxCachedRows rows, is not remembered. Batch.Commit forgets
+// every key a commit changes (and every key that is a prefix of it: reads may name a
+// prefix of the arrangement's key) before later reads, so the cache always holds committed
+// state.
+type readCache struct {
+	mu   sync.Mutex
+	rows map[string]cachedRows
+}
+
+// cachedRows is what a read found under a key, in ascending order.
+type cachedRows struct {
+	rows   []dataflow.Row
+	counts []dataflow.Diff
+}
+
+// Bounds of a read cache.
+const (
+	maxCachedRows = 8       // rows of one key
+	maxCachedKeys = 1 << 15 // keys of one arrangement; past it the cache starts afresh
+)
+
+// lookup returns the remembered rows of key.
+func (c *readCache) lookup(key []byte) (cachedRows, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.rows[string(key)]
+	return r, ok
+}
+
+// remember keeps what a complete read of key found; reverse says the rows are in
+// descending order.
+func (c *readCache) remember(key []byte, rows []dataflow.Row, counts []dataflow.Diff, reverse bool) {
+	if reverse {
+		slices.Reverse(rows)
+		slices.Reverse(counts)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rows == nil || len(c.rows) >= maxCachedKeys {
+		c.rows = make(map[string]cachedRows)
+	}
+	c.rows[string(key)] = cachedRows{rows: rows, counts: counts}
+}
+
+// forget drops what is remembered under every prefix of entry (an entry's key and row
+// encodings, concatenated) that ends at a column: a read of any of them found the entry.
+func (c *readCache) forget(entry string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.rows) == 0 {
+		return
+	}
+	delete(c.rows, "")
+	b := []byte(entry)
+	for rest := b; len(rest) > 0; {
+		_, next, err := dataflow.DecodeKey(rest)
+		if err != nil {
+			// Not an encoding the reads could have named column by column: start afresh.
+			c.rows = nil
+			return
+		}
+		rest = next
+		delete(c.rows, entry[:len(b)-len(rest)])
+	}
+}
+
+// reset forgets everything (the arrangement was deleted).
+func (c *readCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rows = nil
+}
+
+// replay calls fn with remembered rows, in ascending or descending order, until it returns
+// false.
+func (r cachedRows) replay(reverse bool, fn func(dataflow.Row, dataflow.Diff) bool) {
+	if reverse {
+		for i := len(r.rows) - 1; i >= 0; i-- {
+			if !fn(r.rows[i], r.counts[i]) {
+				return
+			}
+		}
+		return
+	}
+	for i := range r.rows {
+		if !fn(r.rows[i], r.counts[i]) {
+			return
+		}
+	}
+}

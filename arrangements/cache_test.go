@@ -1,0 +1,88 @@
+package arrangements
+
+import (
+	"testing"
+
+	"github.com/cdc-dev/cdc/dataflow"
+)
+
+// TestReadCache checks that a small key's read is remembered and answered from memory, and
+// that every commit that changes what the read found (an entry of the key, of a longer key
+// the read was a prefix of, the arrangement's deletion) is seen by the next read.
+func TestReadCache(t *testing.T) {
+	s, err := OpenMemStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := s.Arrangement("dim").(*Arrangement)
+	k := func(vs ...int64) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = dataflow.AppendKey(b, dataflow.NewInt(v))
+		}
+		return b
+	}
+	row := func(v int64) dataflow.Row { return dataflow.Row{dataflow.NewInt(v)} }
+	apply := func(ups ...dataflow.KeyedUpdate) {
+		t.Helper()
+		if err := a.Apply(ups); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(key []byte) []entry {
+		t.Helper()
+		return collectGet(t, a, key, false, 0)
+	}
+	cached := func(key []byte) bool {
+		_, ok := a.cache.lookup(key)
+		return ok
+	}
+	apply(dataflow.KeyedUpdate{Key: k(1, 10), Row: row(100), Diff: 1}, dataflow.KeyedUpdate{Key: k(2, 20), Row: row(200), Diff: 1})
+	if got := get(k(1)); len(got) != 1 || !cached(k(1)) {
+		t.Fatalf("read of key 1: %v, cached %v", got, cached(k(1)))
+	}
+	// Answered from memory: the entry is gone from Pebble behind the cache's back (never
+	// done by the engine), and the read still finds it.
+	if err := s.db.DeleteRange(a.prefix, bytesPrefixEnd(a.prefix), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(k(1)); len(got) != 1 {
+		t.Fatalf("cached read: %v", got)
+	}
+	apply(dataflow.KeyedUpdate{Key: k(1, 10), Row: row(100), Diff: 1}, dataflow.KeyedUpdate{Key: k(2, 20), Row: row(200), Diff: 1})
+	// A change of a longer key forgets its prefixes' reads; the other key's stays.
+	get(k(1))
+	get(k(2))
+	get(k(1, 10))
+	apply(dataflow.KeyedUpdate{Key: k(1, 11), Row: row(101), Diff: 1})
+	if cached(k(1)) || !cached(k(1, 10)) || !cached(k(2)) {
+		t.Fatalf("after a change under key 1: cached 1 %v, (1,10) %v, 2 %v", cached(k(1)), cached(k(1, 10)), cached(k(2)))
+	}
+	if got := get(k(1)); len(got) != 2 {
+		t.Fatalf("read of key 1 after a change: %v", got)
+	}
+	// A read stopped early or of a key with many rows is not remembered.
+	if collectGet(t, a, k(2), false, 1); !cached(k(2)) {
+		t.Fatal("the earlier complete read of key 2 was dropped")
+	}
+	for i := range int64(maxCachedRows + 1) {
+		apply(dataflow.KeyedUpdate{Key: k(3, i), Row: row(i), Diff: 1})
+	}
+	if got := get(k(3)); len(got) != maxCachedRows+1 || cached(k(3)) {
+		t.Fatalf("read of a large key: %d rows, cached %v", len(got), cached(k(3)))
+	}
+	apply(dataflow.KeyedUpdate{Key: k(4), Row: row(4), Diff: 1})
+	if collectGet(t, a, k(4), false, 1); cached(k(4)) {
+		t.Fatal("a read stopped early was remembered")
+	}
+	// Deleting the arrangement forgets everything.
+	b := s.NewBatch()
+	b.DeleteArrangement("dim")
+	if err := b.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(k(2)); len(got) != 0 {
+		t.Fatalf("read after the arrangement's deletion: %v", got)
+	}
+}
