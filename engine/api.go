@@ -19,6 +19,10 @@ type Options struct {
 	// ObserveEpoch, if set, is told how long each materialized view took to process each
 	// epoch that changed its inputs. It is called with the engine's lock held: keep it fast.
 	ObserveEpoch func(view string, d time.Duration)
+	// ObserveGroupCommit, if set, is told of every group commit: how many transactions it
+	// made durable and how long the durable commit of the table store took. It is called
+	// by the committer with the engine's lock held: keep it fast.
+	ObserveGroupCommit func(txns int, sync time.Duration)
 	// SubscriberBuffer is how many epochs may wait for a subscriber (a TAIL) before it is cut
 	// off with an error instead of holding the engine back; 0 means 4096.
 	SubscriberBuffer int

@@ -245,12 +245,16 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 	if e.testGroupCommitFails != nil {
 		commit = e.testGroupCommitFails
 	}
+	start := time.Now()
 	if err := commit(); err != nil {
 		// The arrangements hold epochs whose transactions the log does not: stop serving; a
 		// restart takes those epochs back from their undo records (undo.go).
 		err = e.fail(fmt.Errorf("commit LSNs %d..%d: %w", done[0].lsn, lsn, err))
 		failAll(done, err)
 		return
+	}
+	if e.onGroup != nil {
+		e.onGroup(len(done), time.Since(start))
 	}
 	for _, r := range done {
 		e.publishEpoch(r.lsn, r.res)

@@ -74,6 +74,7 @@ type Engine struct {
 	commits  uint64                              // committed write transactions, guarded by mu
 	sessions atomic.Int64                        // open sessions
 	onEpoch  func(view string, d time.Duration)
+	onGroup  func(txns int, sync time.Duration)
 	// subscriberBuffer is the default SubscribeOptions.Buffer.
 	subscriberBuffer int
 
@@ -169,6 +170,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		sinks:   map[string]*sink{},
 		modules: map[string]*module{},
 		onEpoch: opts.ObserveEpoch,
+		onGroup: opts.ObserveGroupCommit,
 
 		openTxns: map[*txnState]struct{}{},
 	}

@@ -39,6 +39,7 @@ type Metrics struct {
 	eventsReceived, eventsDropped, eventsUnmatched prometheus.Counter
 	webhookErrors                                  *prometheus.CounterVec
 	eventDelay                                     prometheus.Histogram
+	groupTxns, groupSync                           prometheus.Histogram
 	webhook                                        http.Handler
 	pprof                                          bool
 }
@@ -78,6 +79,11 @@ func NewMetrics() *Metrics {
 	m.grpcAuthFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "cdc_grpc_auth_failures_total",
 		Help: "gRPC calls refused for a missing or wrong bearer token."})
 	m.reg.MustRegister(m.grpcCalls, m.grpcAuthFailures)
+	m.groupTxns = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cdc_group_commit_transactions",
+		Help: "Transactions committed together by one durable commit of the table store.", Buckets: prometheus.ExponentialBuckets(1, 2, 9)})
+	m.groupSync = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cdc_group_commit_sync_seconds",
+		Help: "Time the durable (fsynced) commit of a group's table store writes took.", Buckets: prometheus.ExponentialBuckets(25e-6, 2, 12)})
+	m.reg.MustRegister(m.groupTxns, m.groupSync)
 	m.reg.MustRegister(m.eventsReceived, m.eventsDropped, m.eventsUnmatched, m.webhookErrors, m.eventDelay)
 	m.reg.MustRegister(m.epochs, m.authFailures, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -99,6 +105,12 @@ func (m *Metrics) gaugeMySQL(conns, statements func() float64) {
 // ObserveEpoch records one view's epoch latency; it is engine.Options.ObserveEpoch.
 func (m *Metrics) ObserveEpoch(view string, d time.Duration) {
 	m.epochs.WithLabelValues(labelValue(view)).Observe(d.Seconds())
+}
+
+// ObserveGroupCommit records one group commit; it is engine.Options.ObserveGroupCommit.
+func (m *Metrics) ObserveGroupCommit(txns int, sync time.Duration) {
+	m.groupTxns.Observe(float64(txns))
+	m.groupSync.Observe(sync.Seconds())
 }
 
 // labelValue makes a name a valid label value: Prometheus requires UTF-8, and a quoted SQL

@@ -13,12 +13,14 @@ import (
 )
 
 // TestMetricsAndHealth runs the server with metrics over real HTTP and MySQL connections and
-// checks the engine's counters, the epoch histogram and the failed-login counter.
+// checks the engine's counters, the epoch and group commit histograms and the failed-login
+// counter.
 func TestMetricsAndHealth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m := NewMetrics()
-	e, err := engine.Open(ctx, engine.Options{Dir: t.TempDir(), ObserveEpoch: m.ObserveEpoch, MaintenanceInterval: 10 * time.Millisecond})
+	e, err := engine.Open(ctx, engine.Options{Dir: t.TempDir(), ObserveEpoch: m.ObserveEpoch,
+		ObserveGroupCommit: m.ObserveGroupCommit, MaintenanceInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +72,10 @@ func TestMetricsAndHealth(t *testing.T) {
 		`cdc_view_epochs_total{view="v"} 2` + "\n",
 		`cdc_view_epoch_duration_seconds_count{view="v"} 2` + "\n",
 		`cdc_view_subscribers{view="v"} 0` + "\n",
+		// The INSERT and the DELETE, one transaction each.
+		"cdc_group_commit_transactions_sum 2\n",
+		"cdc_group_commit_transactions_count 2\n",
+		"cdc_group_commit_sync_seconds_count 2\n",
 		"cdc_mysql_auth_failures_total 1\n",
 		"cdc_sessions ",
 	} {

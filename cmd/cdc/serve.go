@@ -40,7 +40,7 @@ func runServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	metrics := server.NewMetrics()
-	opts.Logger, opts.ObserveEpoch = log, metrics.ObserveEpoch
+	opts.Logger, opts.ObserveEpoch, opts.ObserveGroupCommit = log, metrics.ObserveEpoch, metrics.ObserveGroupCommit
 	e, err := engine.Open(ctx, opts)
 	if err != nil {
 		log.Error("open engine", "dir", opts.Dir, "err", err)
