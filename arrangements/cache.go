@@ -3,6 +3,7 @@ package arrangements
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cdc-dev/cdc/dataflow"
 )
@@ -14,10 +15,12 @@ import (
 // early, or with more than maxCachedRows rows, is not remembered. Batch.Commit forgets
 // every key a commit changes (and every key that is a prefix of it: reads may name a
 // prefix of the arrangement's key) before later reads, so the cache always holds committed
-// state.
+// state. Its memory is bounded per arrangement and, over all of them, per store.
 type readCache struct {
-	mu   sync.Mutex
-	rows map[string]cachedRows
+	mu    sync.Mutex
+	rows  map[string]cachedRows
+	n     int64         // rows remembered
+	total *atomic.Int64 // rows remembered by every arrangement of the store
 }
 
 // cachedRows is what a read found under a key, in ascending order.
@@ -28,8 +31,9 @@ type cachedRows struct {
 
 // Bounds of a read cache.
 const (
-	maxCachedRows = 8       // rows of one key
-	maxCachedKeys = 1 << 15 // keys of one arrangement; past it the cache starts afresh
+	maxCachedRows      = 8       // rows of one key
+	maxCachedKeys      = 1 << 15 // keys of one arrangement; past it the cache starts afresh
+	maxStoreCachedRows = 1 << 17 // rows of every arrangement of a store; past it a read is not remembered
 )
 
 // lookup returns the remembered rows of key.
@@ -49,10 +53,40 @@ func (c *readCache) remember(key []byte, rows []dataflow.Row, counts []dataflow.
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.rows == nil || len(c.rows) >= maxCachedKeys {
+	if len(c.rows) >= maxCachedKeys {
+		c.dropAll()
+	}
+	if c.total.Load()+int64(len(rows)) > maxStoreCachedRows {
+		return
+	}
+	if c.rows == nil {
 		c.rows = make(map[string]cachedRows)
 	}
+	if old, ok := c.rows[string(key)]; ok {
+		c.count(-int64(len(old.rows)))
+	}
 	c.rows[string(key)] = cachedRows{rows: rows, counts: counts}
+	c.count(int64(len(rows)))
+}
+
+// count adds d to the rows remembered. Called with c.mu held.
+func (c *readCache) count(d int64) {
+	c.n += d
+	c.total.Add(d)
+}
+
+// dropAll forgets everything. Called with c.mu held.
+func (c *readCache) dropAll() {
+	c.count(-c.n)
+	c.rows = nil
+}
+
+// drop forgets key. Called with c.mu held.
+func (c *readCache) drop(key string) {
+	if r, ok := c.rows[key]; ok {
+		c.count(-int64(len(r.rows)))
+		delete(c.rows, key)
+	}
 }
 
 // forget drops what is remembered under every prefix of entry (an entry's key and row
@@ -63,17 +97,17 @@ func (c *readCache) forget(entry string) {
 	if len(c.rows) == 0 {
 		return
 	}
-	delete(c.rows, "")
+	c.drop("")
 	b := []byte(entry)
 	for rest := b; len(rest) > 0; {
 		_, next, err := dataflow.DecodeKey(rest)
 		if err != nil {
 			// Not an encoding the reads could have named column by column: start afresh.
-			c.rows = nil
+			c.dropAll()
 			return
 		}
 		rest = next
-		delete(c.rows, entry[:len(b)-len(rest)])
+		c.drop(entry[:len(b)-len(rest)])
 	}
 }
 
@@ -81,7 +115,7 @@ func (c *readCache) forget(entry string) {
 func (c *readCache) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rows = nil
+	c.dropAll()
 }
 
 // replay calls fn with remembered rows, in ascending or descending order, until it returns

@@ -76,11 +76,18 @@ func TestReadCache(t *testing.T) {
 	if collectGet(t, a, k(4), false, 1); cached(k(4)) {
 		t.Fatal("a read stopped early was remembered")
 	}
+	// The store counts the rows every cache holds: under key 1 (two), (1, 10) and 2.
+	if n := s.cachedRows.Load(); n != 4 {
+		t.Fatalf("the store counts %d cached rows, want 4", n)
+	}
 	// Deleting the arrangement forgets everything.
 	b := s.NewBatch()
 	b.DeleteArrangement("dim")
 	if err := b.Commit(false); err != nil {
 		t.Fatal(err)
+	}
+	if n := s.cachedRows.Load(); n != 0 {
+		t.Fatalf("after the arrangement's deletion the store counts %d cached rows", n)
 	}
 	if got := get(k(2)); len(got) != 0 {
 		t.Fatalf("read after the arrangement's deletion: %v", got)

@@ -7,6 +7,7 @@ import (
 	"log"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cockroachdb/pebble/v2"
@@ -53,6 +54,8 @@ type Store struct {
 	arrs map[string]*Arrangement
 	gen  uint64 // incremented by every commit
 	free []*cachedIter
+	// cachedRows counts the rows the arrangements' read caches hold (readCache).
+	cachedRows atomic.Int64
 }
 
 // OpenStore opens (creating if needed) a Store in dir.
@@ -159,6 +162,7 @@ func (s *Store) arrangement(name string, unique bool) *Arrangement {
 		return a
 	}
 	a := &Arrangement{s: s, name: name, prefix: arrangementPrefix(name), unique: unique}
+	a.cache.total = &s.cachedRows
 	s.arrs[name] = a
 	return a
 }
