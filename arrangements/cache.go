@@ -32,8 +32,8 @@ type cachedRows struct {
 // Bounds of a read cache.
 const (
 	maxCachedRows      = 8       // rows of one key
-	maxCachedKeys      = 1 << 15 // keys of one arrangement; past it the cache starts afresh
-	maxStoreCachedRows = 1 << 17 // rows of every arrangement of a store; past it a read is not remembered
+	maxCachedKeys      = 1 << 16 // keys of one arrangement
+	maxStoreCachedRows = 1 << 18 // rows of every arrangement of a store
 )
 
 // lookup returns the remembered rows of key.
@@ -53,11 +53,15 @@ func (c *readCache) remember(key []byte, rows []dataflow.Row, counts []dataflow.
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.rows) >= maxCachedKeys {
-		c.dropAll()
-	}
-	if c.total.Load()+int64(len(rows)) > maxStoreCachedRows {
-		return
+	// At a bound, a key of the arrangement picked at random (Go's map order) makes room.
+	if len(c.rows) >= maxCachedKeys || c.total.Load()+int64(len(rows)) > maxStoreCachedRows {
+		for k := range c.rows {
+			c.drop(k)
+			break
+		}
+		if c.total.Load()+int64(len(rows)) > maxStoreCachedRows {
+			return // the store's rows are held by other arrangements
+		}
 	}
 	if c.rows == nil {
 		c.rows = make(map[string]cachedRows)

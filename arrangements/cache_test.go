@@ -93,3 +93,33 @@ func TestReadCache(t *testing.T) {
 		t.Fatalf("read after the arrangement's deletion: %v", got)
 	}
 }
+
+// TestReadCacheBound reads more keys than an arrangement's cache holds: it stays at its
+// bound (keys picked at random make room) and the store's count follows it.
+func TestReadCacheBound(t *testing.T) {
+	s, err := OpenMemStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := s.Arrangement("dim").(*Arrangement)
+	n := maxCachedKeys + 100
+	ups := make([]dataflow.KeyedUpdate, n)
+	for i := range ups {
+		ups[i] = dataflow.KeyedUpdate{Key: dataflow.AppendKey(nil, dataflow.NewInt(int64(i))), Row: dataflow.Row{dataflow.NewInt(int64(i))}, Diff: 1}
+	}
+	if err := a.Apply(ups); err != nil {
+		t.Fatal(err)
+	}
+	for i := range ups {
+		if got := collectGet(t, a, ups[i].Key, false, 0); len(got) != 1 {
+			t.Fatalf("key %d: %v", i, got)
+		}
+	}
+	a.cache.mu.Lock()
+	keys := len(a.cache.rows)
+	a.cache.mu.Unlock()
+	if keys != maxCachedKeys || s.cachedRows.Load() != int64(keys) {
+		t.Fatalf("after %d reads the cache holds %d keys and the store counts %d rows; want %d of each", n, keys, s.cachedRows.Load(), maxCachedKeys)
+	}
+}
