@@ -2,6 +2,7 @@ package arrangements
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -209,7 +210,7 @@ func (b *Batch) Commit(sync bool) error {
 	}
 	if len(falling) > 0 {
 		slices.Sort(falling)
-		counts, err := b.s.newCounter()
+		counts, err := b.s.newCounter(len(falling))
 		if err != nil {
 			return err
 		}
@@ -278,26 +279,54 @@ func (b *Batch) forgetCommitted() {
 	}
 }
 
-// counter reads the committed counts of entries, in ascending key order, with one iterator:
-// a point seek per key (SeekPrefixGE, which the Bloom filters answer for absent keys) that
-// reuses the iterator's positioned levels and blocks.
+// counter reads the committed counts of entries, in ascending key order. A few are point
+// reads (Get, which the Bloom filters answer for absent keys); more share one iterator, a
+// point seek per key (SeekPrefixGE) that reuses the iterator's positioned levels and blocks.
+// Creating the iterator costs more than a few point reads: most commits retract one or two
+// entries (a view row that changes).
 type counter struct {
-	it *pebble.Iterator
+	db *pebble.DB
+	it *pebble.Iterator // nil: point reads
 }
 
-func (s *Store) newCounter() (*counter, error) {
+// counterIterFrom is the number of counts from which a counter uses an iterator.
+const counterIterFrom = 8
+
+func (s *Store) newCounter(n int) (*counter, error) {
+	if n < counterIterFrom {
+		return &counter{db: s.db}, nil
+	}
 	it, err := s.db.NewIter(nil)
 	if err != nil {
 		return nil, damaged(err)
 	}
-	return &counter{it: it}, nil
+	return &counter{db: s.db, it: it}, nil
 }
 
-func (c *counter) close() { _ = c.it.Close() }
+func (c *counter) close() {
+	if c.it != nil {
+		_ = c.it.Close()
+	}
+}
 
 // count returns the committed count and key length of a full entry key.
 func (c *counter) count(k []byte) (_ dataflow.Diff, _ int, _ bool, err error) {
 	defer func() { err = damaged(err) }()
+	if c.it == nil {
+		v, closer, err := c.db.Get(k)
+		if errors.Is(err, pebble.ErrNotFound) {
+			return 0, 0, false, nil
+		}
+		if err != nil {
+			return 0, 0, false, err
+		}
+		defer closer.Close()
+		count, keyLen, err := decodeValue(v)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		return count, keyLen, true, nil
+	}
 	if !c.it.SeekPrefixGE(k) || !bytes.Equal(c.it.Key(), k) {
 		return 0, 0, false, c.it.Error()
 	}

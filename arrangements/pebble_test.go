@@ -349,6 +349,32 @@ func BenchmarkPebbleApplyGet(b *testing.B) {
 				}
 			}
 		})
+		// A replacement retracts an entry (whose count the commit reads) and adds another.
+		b.Run(fs+"/ReplaceCommit", func(b *testing.B) {
+			batch := s.NewBatch()
+			ba := batch.Arrangement("bench")
+			up := make([]dataflow.KeyedUpdate, 2)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				j := (i * 7919) % n
+				up[0] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j), Diff: -1}
+				up[1] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j + n), Diff: 1}
+				if err := ba.Apply(up); err != nil {
+					b.Fatal(err)
+				}
+				if err := batch.Commit(false); err != nil {
+					b.Fatal(err)
+				}
+				up[0] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j + n), Diff: -1}
+				up[1] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j), Diff: 1}
+				if err := ba.Apply(up); err != nil {
+					b.Fatal(err)
+				}
+				if err := batch.Commit(false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(fs+"/Get", func(b *testing.B) {
 			keys := make([][]byte, 1024)
 			for i := range keys {
