@@ -123,9 +123,10 @@ func sumKind(k Kind) Kind {
 // GROUP_CONCAT, per-bit counts for BIT_AND/BIT_OR, XOR for BIT_XOR, sum and sum of squares
 // for the variances), under its group's key: at most one row per key, replaced (retracted
 // and added) when the group changes, so State may be laid out for that (sqlplan.Unique).
-// COUNT, SUM and AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT aggregates also keep
-// Values[i], an ordered multiset of the aggregate's values per group keyed by (group,
-// value), so a retraction of the current extreme finds the next one without a rescan. Only
+// COUNT, SUM and AVG are updated by their inverse on retraction; MIN, MAX and DISTINCT
+// aggregates also keep Values[i], an ordered multiset of the aggregate's values per group
+// keyed by (group, value), so a retraction of the current extreme finds the next one
+// without a rescan (and a step that retracts no copy of it reads nothing there). Only
 // groups touched by an epoch are read or written. A Global reduce (no GROUP BY) always has
 // exactly one output row, also over an empty input.
 type Reduce struct {
