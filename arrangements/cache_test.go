@@ -6,15 +6,22 @@ import (
 	"github.com/cdc-dev/cdc/dataflow"
 )
 
-// TestReadCache checks that a small key's read is remembered and answered from memory, and
-// that every commit that changes what the read found (an entry of the key, of a longer key
-// the read was a prefix of, the arrangement's deletion) is seen by the next read.
-func TestReadCache(t *testing.T) {
+// memStore opens a Store in memory, closed when the test ends.
+func memStore(t *testing.T) *Store {
+	t.Helper()
 	s, err := OpenMemStore()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestReadCache checks that a small key's read is remembered and answered from memory, and
+// that every commit that changes what the read found (an entry of the key, of a longer key
+// the read was a prefix of, the arrangement's deletion) is seen by the next read.
+func TestReadCache(t *testing.T) {
+	s := memStore(t)
 	a := s.Arrangement("dim").(*Arrangement)
 	k := func(vs ...int64) []byte {
 		var b []byte
@@ -97,11 +104,7 @@ func TestReadCache(t *testing.T) {
 // TestReadCacheBound reads more keys than an arrangement's cache holds: it stays at its
 // bound (keys picked at random make room) and the store's count follows it.
 func TestReadCacheBound(t *testing.T) {
-	s, err := OpenMemStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := memStore(t)
 	a := s.Arrangement("dim").(*Arrangement)
 	n := maxCachedKeys + 100
 	ups := make([]dataflow.KeyedUpdate, n)

@@ -121,11 +121,7 @@ func TestUniqueArrangementMatchesMem(t *testing.T) {
 // row the key ever had (deleted, but still in the memtable): the cost of reading a
 // reduce's group must not grow with the changes the group has seen.
 func TestUniqueArrangementReadsOneEntry(t *testing.T) {
-	s, err := OpenMemStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := memStore(t)
 	key := dataflow.AppendKey(nil, dataflow.NewString("chat-1"))
 	replace := func(arr func(*Batch) dataflow.Arrangement) {
 		var old dataflow.Row
@@ -175,11 +171,7 @@ func TestUniqueArrangementReadsOneEntry(t *testing.T) {
 // TestUniqueArrangementRefusesTwoRows checks that a batch adding two rows under one key of
 // a unique arrangement fails to commit and writes nothing.
 func TestUniqueArrangementRefusesTwoRows(t *testing.T) {
-	s, err := OpenMemStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := memStore(t)
 	key := dataflow.AppendKey(nil, dataflow.NewInt(1))
 	b := s.NewBatch()
 	if err := b.UniqueArrangement("u").Apply([]dataflow.KeyedUpdate{

@@ -51,13 +51,10 @@ func (g *diskGuard) check() error {
 	if at := g.at.Load(); at != 0 && now-at < int64(diskRecheck) && g.free.Load() >= diskSlack*g.min {
 		return nil
 	}
-	free, ok := freeBytes(g.dir)
-	if !ok {
-		return nil
-	}
+	free, low := lowDisk(g.dir, g.min) // free is 0 when unreadable: measured again next time
 	g.free.Store(free)
 	g.at.Store(now)
-	if free < g.min {
+	if low {
 		return diskFull(g.dir, free, g.min)
 	}
 	return nil
