@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"cmp"
+	"maps"
 	"sort"
 	"strings"
 
@@ -54,6 +56,61 @@ func (c catalog) Relation(name string) (*sqlplan.Relation, error) {
 		return &sqlplan.Relation{Name: v.name, Query: v.query}, nil
 	}
 	return nil, sqlerr.New(sqlerr.NoSuchTable, "Table '%s' doesn't exist", name)
+}
+
+// viewCatalog is the catalog a materialized view is planned with: its tables and
+// materialized views carry row counts for ordering joins (sqlplan.Relation.Rows). The counts
+// come from rows; with tx set, a relation rows lacks is counted now (at most
+// joinCountLimit rows of a table) and added to rows. It is used with e.mu held.
+type viewCatalog struct {
+	catalog
+	rows map[string]int64
+	tx   *sources.Txn
+	err  error // the first failed count
+}
+
+// joinCountLimit bounds the rows counted of one table for ordering joins: past it, tables
+// count as equally large.
+const joinCountLimit = 1 << 21
+
+// Relation resolves a name as catalog does, with its row count.
+func (c *viewCatalog) Relation(name string) (*sqlplan.Relation, error) {
+	rel, err := c.catalog.Relation(name)
+	if err != nil || rel.Query != nil {
+		return rel, err
+	}
+	key := strings.ToLower(name)
+	n, ok := c.rows[key]
+	if !ok && c.tx != nil {
+		if t, isTable := c.e.tables[key]; isTable {
+			if n, err = c.tx.CountRows(t.schema, joinCountLimit); err != nil {
+				c.err = cmp.Or(c.err, err)
+			}
+		} else if v, isView := c.e.views[key]; isView {
+			n = v.rows
+		}
+		c.rows[key] = n
+	}
+	rel.Rows = n
+	return rel, nil
+}
+
+// planView plans a materialized view's query with the row counts rows (see viewCatalog),
+// counting those rows lacks through tx when tx is set. It returns the plan and the counts
+// it used.
+func (e *Engine) planView(stmt sqlparser.TableStatement, tx *sources.Txn, rows map[string]int64) (*sqlplan.Query, map[string]int64, error) {
+	c := &viewCatalog{catalog: catalog{e}, rows: maps.Clone(rows), tx: tx}
+	if c.rows == nil {
+		c.rows = map[string]int64{}
+	}
+	q, err := sqlplan.PlanQuery(c, stmt)
+	if err == nil {
+		err = c.err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, c.rows, nil
 }
 
 // exists reports whether any relation has the name.

@@ -336,12 +336,12 @@ func (e *Engine) createMaterializedView(ctx context.Context, tx *sources.Txn, st
 		}
 		return nil, nil, sqlerr.New(sqlerr.TableExists, "Table '%s' already exists", st.Name)
 	}
-	q, err := sqlplan.PlanQuery(catalog{e}, st.Query)
+	q, joinRows, err := e.planView(st.Query, tx, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	seq := e.catSeq + 1
-	v, err := e.buildView(ctx, seq, st.Name, strings.TrimSpace(sql), q, tx, true, e.unlockedDuring)
+	v, err := e.buildView(ctx, seq, st.Name, strings.TrimSpace(sql), q, joinRows, tx, true, e.unlockedDuring)
 	if err != nil {
 		return nil, nil, err
 	}

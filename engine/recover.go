@@ -149,12 +149,23 @@ func (e *Engine) recover(ctx context.Context) error {
 			if !ok {
 				return fmt.Errorf("catalog entry %s is not CREATE MATERIALIZED VIEW", ent.Name)
 			}
-			q, err := sqlplan.PlanQuery(catalog{e}, cmv.Query)
+			// Plan it with the row counts it was built with, so that it finds its state.
+			var joinRows map[string]int64
+			if e.state.durable() {
+				rec, ok, err := e.state.loadViewRecord(ent.Seq)
+				if err != nil {
+					return fmt.Errorf("read stored state of materialized view %s: %w", cmv.Name, err)
+				}
+				if ok {
+					joinRows = rec.joinRows
+				}
+			}
+			q, _, err := e.planView(cmv.Query, nil, joinRows)
 			if err != nil {
 				return fmt.Errorf("materialized view %s: %w", cmv.Name, err)
 			}
 			v := newView(ent.Seq, cmv.Name, ent.Definition, q)
-			v.refs = referencedNames(cmv.Query)
+			v.refs, v.joinRows = referencedNames(cmv.Query), joinRows
 			why := staleReason
 			if why == "" {
 				why = e.upstreamRebuilt(v)
@@ -351,7 +362,12 @@ func (e *Engine) rebuild(ctx context.Context, tx *sources.Txn, rebuild map[*view
 			return err
 		}
 		start := time.Now()
-		built, err := e.buildView(ctx, v.id, v.name, v.sql, v.query, tx, false, func(f func() error) error { return f() })
+		// A view built again is planned for the tables as they are now.
+		q, joinRows, err := e.replanView(v, tx)
+		if err != nil {
+			return fmt.Errorf("rebuild materialized view %s: %w", v.name, err)
+		}
+		built, err := e.buildView(ctx, v.id, v.name, v.sql, q, joinRows, tx, false, func(f func() error) error { return f() })
 		if err != nil {
 			e.state.discard()
 			return fmt.Errorf("rebuild materialized view %s: %w", v.name, err)
@@ -367,6 +383,19 @@ func (e *Engine) rebuild(ctx context.Context, tx *sources.Txn, rebuild map[*view
 			"lsn", e.lsn, "took", time.Since(start))
 	}
 	return nil
+}
+
+// replanView plans a view's definition again, counting the rows of what it reads through tx.
+func (e *Engine) replanView(v *view, tx *sources.Txn) (*sqlplan.Query, map[string]int64, error) {
+	st, err := sqlplan.Parse(v.sql)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmv, ok := st.(*sqlplan.CreateMaterializedView)
+	if !ok {
+		return nil, nil, fmt.Errorf("definition of %s is not CREATE MATERIALIZED VIEW", v.name)
+	}
+	return e.planView(cmv.Query, tx, nil)
 }
 
 // storedName gives a table the name its storage has when its definition no longer parses to

@@ -285,7 +285,11 @@ type viewRecord struct {
 	created     uint64 // LSN its history starts at
 	rows        int64
 	fingerprint string
+	joinRows    map[string]int64 // view.joinRows
 }
+
+// fingerprintLen is the length of a fingerprint (hex of 12 bytes).
+const fingerprintLen = 24
 
 // loadViewRecord reads the record of the view with catalog id, if there is one.
 func (st *viewState) loadViewRecord(id uint64) (viewRecord, bool, error) {
@@ -293,15 +297,51 @@ func (st *viewState) loadViewRecord(id uint64) (viewRecord, bool, error) {
 	if err != nil || !ok {
 		return viewRecord{}, false, err
 	}
+	return decodeViewRecord(v)
+}
+
+// decodeViewRecord decodes view.record's encoding: the history's start, the row count, the
+// fingerprint and then (absent in records of earlier builds) the join row counts.
+func decodeViewRecord(v []byte) (viewRecord, bool, error) {
+	bad := errors.New("corrupt view record")
 	created, n := binary.Uvarint(v)
 	if n <= 0 {
-		return viewRecord{}, false, errors.New("corrupt view record")
+		return viewRecord{}, false, bad
 	}
 	rows, m := binary.Varint(v[n:])
 	if m <= 0 {
-		return viewRecord{}, false, errors.New("corrupt view record")
+		return viewRecord{}, false, bad
 	}
-	return viewRecord{created: created, rows: rows, fingerprint: string(v[n+m:])}, true, nil
+	rest := v[n+m:]
+	rec := viewRecord{created: created, rows: rows, fingerprint: string(rest)}
+	if len(rest) <= fingerprintLen {
+		return rec, true, nil
+	}
+	rec.fingerprint, rest = string(rest[:fingerprintLen]), rest[fingerprintLen:]
+	count, k := binary.Uvarint(rest)
+	if k <= 0 || count > uint64(len(rest)) {
+		return viewRecord{}, false, bad
+	}
+	rest = rest[k:]
+	rec.joinRows = make(map[string]int64, count)
+	for range count {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < l {
+			return viewRecord{}, false, bad
+		}
+		name := string(rest[k : k+int(l)])
+		rest = rest[k+int(l):]
+		r, k2 := binary.Varint(rest)
+		if k2 <= 0 {
+			return viewRecord{}, false, bad
+		}
+		rest = rest[k2:]
+		rec.joinRows[name] = r
+	}
+	if len(rest) != 0 {
+		return viewRecord{}, false, bad
+	}
+	return rec, true, nil
 }
 
 func viewMetaKey(id uint64) []byte {
@@ -317,7 +357,22 @@ func (v *view) historyName() string { return fmt.Sprintf("mv%d", v.id) }
 func (v *view) record(rows int64) []byte {
 	b := binary.AppendUvarint(nil, v.created)
 	b = binary.AppendVarint(b, rows)
-	return append(b, v.fingerprint...)
+	b = append(b, v.fingerprint...)
+	if len(v.joinRows) == 0 {
+		return b
+	}
+	names := make([]string, 0, len(v.joinRows))
+	for n := range v.joinRows {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, n := range names {
+		b = binary.AppendUvarint(b, uint64(len(n)))
+		b = append(b, n...)
+		b = binary.AppendVarint(b, v.joinRows[n])
+	}
+	return b
 }
 
 // arrangementPrefix is the prefix of the names of a view's own arrangements. The catalog id

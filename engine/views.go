@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -38,6 +39,10 @@ type view struct {
 	// arrangements (not the shared ones).
 	fingerprint string
 	owned       []string
+	// joinRows are the row counts of the relations it reads as they were when it was
+	// built, by lower-case name: its joins are ordered by them (sqlplan.Relation.Rows),
+	// and the engine plans it with the same counts each time it opens.
+	joinRows map[string]int64
 }
 
 // newView returns a view of a planned query, without its dataflow.
@@ -117,10 +122,10 @@ func (e *Engine) attachView(v *view) (string, error) {
 // catalog stay as they are): it stages its arrangements in a batch of its own and reads
 // the sources through reader. Once hydrated, a view on Pebble is lowered again over the
 // epoch batch, whose epochs maintain it from then on.
-func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, reader *sources.Txn, limited bool, unlocked func(func() error) error) (*view, error) {
+func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, joinRows map[string]int64, reader *sources.Txn, limited bool, unlocked func(func() error) error) (*view, error) {
 	plan, _ := sqlplan.ViewPlan(q)
 	v := newView(id, name, sql, q)
-	v.frontier, v.created = e.lsn, e.lsn
+	v.frontier, v.created, v.joinRows = e.lsn, e.lsn, joinRows
 	hb := e.state.hydrationBatch()
 	// Hydrate into the view's own arrangements and new shared ones; shared arrangements
 	// that other views already maintain are hydrated into temporary copies instead, so
@@ -174,7 +179,7 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 		return v, nil // in memory: the hydrated arrangements are the view's
 	}
 	built := newView(id, name, sql, q)
-	built.frontier, built.created, built.rows = v.frontier, v.created, v.rows
+	built.frontier, built.created, built.rows, built.joinRows = v.frontier, v.created, v.rows, v.joinRows
 	if err := e.lowerRunning(built, plan, e.state.arrangement); err != nil {
 		return nil, err
 	}
@@ -225,7 +230,15 @@ func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader
 	for src := range v.sources {
 		srcs = append(srcs, src)
 	}
-	slices.Sort(srcs)
+	// Smallest first: the rows of the largest source (the messages of a chat) then flow
+	// through joins whose other sides are complete and small, the order the planner joins
+	// them in (sqlplan.Relation.Rows), instead of meeting the largest arrangement again
+	// from each smaller source after it.
+	slices.SortFunc(srcs, func(a, b string) int {
+		_, an, _ := strings.Cut(a, ":")
+		_, bn, _ := strings.Cut(b, ":")
+		return cmp.Or(cmp.Compare(v.joinRows[an], v.joinRows[bn]), strings.Compare(a, b))
+	})
 	for _, src := range srcs {
 		var chunk []dataflow.Update
 		err := e.scanSource(src, reader, func(u dataflow.Update) error {

@@ -21,6 +21,10 @@ type fromItem struct {
 	colTables []string
 	// order is the relation's own order over its columns (Relation.Order), if any.
 	order []SortKey
+	// rows is Relation.Rows of a table or materialized view read whole; sized says that the
+	// item is one (everything else has no estimate).
+	rows  int64
+	sized bool
 }
 
 // maxViewDepth bounds the inlining of views within views.
@@ -103,7 +107,25 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 			c.done = true
 		}
 	}
-	joined := []int{0}
+	// Relations are joined smallest first when every one has a size and they differ (see
+	// joinOrderBySize), else in FROM order.
+	bySize := joinOrderBySize(items)
+	before := func(a, b int) bool {
+		if b < 0 {
+			return true
+		}
+		if bySize && items[a].rows != items[b].rows {
+			return items[a].rows < items[b].rows
+		}
+		return a < b
+	}
+	first := 0
+	for i := range items {
+		if before(i, first) {
+			first = i
+		}
+	}
+	joined := []int{first}
 	in := func(i int) bool {
 		for _, j := range joined {
 			if j == i {
@@ -120,7 +142,7 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 		}
 		return true
 	}
-	plan := items[0].plan
+	plan := items[first].plan
 	applyReady := func() error {
 		sc := itemScope(items, joined, outer)
 		for _, c := range conjs {
@@ -146,16 +168,15 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 				continue
 			}
 			for _, r := range c.refs {
-				if !in(r) && subset(c.refs, r) && (next < 0 || r < next) {
+				if !in(r) && subset(c.refs, r) && before(r, next) {
 					next = r
 				}
 			}
 		}
 		if next < 0 {
 			for i := range items {
-				if !in(i) {
+				if !in(i) && before(i, next) {
 					next = i
-					break
 				}
 			}
 		}
@@ -205,6 +226,29 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 	}
 	sc.cols = ordered
 	return plan, sc, post, nil
+}
+
+// joinOrderBySize reports whether the inner join of items starts from its smallest relation
+// and adds, of those an equality connects to what is joined, the smallest next. It does when
+// every item is a table or materialized view with a size estimate and the estimates differ.
+//
+// A maintained join arranges what it has joined so far by the next relation's key and that
+// relation by the same key: ending with the largest relation (the messages of a chat app,
+// with users, chats and memberships before it) keeps the arrangements of partial joins to
+// the small relations, and a change of the large one does one lookup in them, where FROM
+// order would arrange every message again for each relation after it.
+func joinOrderBySize(items []fromItem) bool {
+	if len(items) < 2 || items[0].domainOf != nil {
+		return false
+	}
+	differ := false
+	for _, it := range items {
+		if !it.sized {
+			return false
+		}
+		differ = differ || it.rows != items[0].rows
+	}
+	return differ
 }
 
 // belongs reports whether position pos of a plan joined in order falls in item i's columns.
@@ -415,6 +459,7 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 			it.plan = &Scan{Source: rel.Source, Label: rel.Name, Cols: rel.Columns}
 			it.cols = rel.Columns
 			it.order = rel.Order
+			it.rows, it.sized = rel.Rows, true
 		}
 	case *sqlparser.DerivedTable:
 		q, err := p.planStatement(e.Select, nil)
