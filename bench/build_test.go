@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"runtime/pprof"
 	"testing"
@@ -16,7 +17,8 @@ var buildProfile = flag.String("build-profile", "", "file prefix for CPU profile
 // BenchmarkChatBuild times the two bulk phases of ../shared/peers' chat workload on disk
 // (issue 13, items 4 and 5): loading -state-messages messages with multi-row INSERTs, then
 // building both chat views over them. Run it with -benchtime=1x; -build-profile=P writes
-// P.load.pprof and P.build.pprof.
+// P.load.pprof, P.build.pprof and
+// P.insert.pprof. After the build it times 2,000 single-row inserts of messages.
 func BenchmarkChatBuild(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
@@ -35,6 +37,16 @@ func BenchmarkChatBuild(b *testing.B) {
 				exec(b, s, q)
 			}
 		})
+		// Then single-row inserts, as the peers' serial phase sends them, at this size.
+		pairs := exec(b, s, "SELECT user_chat_chat_id, user_chat_user_id FROM user_chat LIMIT 100").Rows
+		const inserts = 2000
+		insert := phase(b, "insert", func() {
+			for i := range inserts {
+				p := pairs[i%len(pairs)]
+				exec(b, s, fmt.Sprintf("INSERT INTO chat_message VALUES ('new%029d', '2026-12-07 10:00:00', 'one more message', '%s', '%s')", i, p[0].Str(), p[1].Str()))
+			}
+		})
+		b.ReportMetric(float64(insert.Microseconds())/inserts, "insert-µs")
 		b.ReportMetric(load.Seconds(), "load-s")
 		b.ReportMetric(float64(build.Milliseconds()), "build-ms")
 		b.ReportMetric(float64(n)/load.Seconds(), "load-msg/s")

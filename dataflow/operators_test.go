@@ -1,7 +1,9 @@
 package dataflow_test
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -211,4 +213,43 @@ func TestReduceManyValuesInOneStep(t *testing.T) {
 	}
 	in = append(in, up(-1, 1, 51))
 	expect(t, h.step(false, in), "1,1,100:-1", "1,51,50:+1")
+}
+
+// Consolidate equals summing diffs per (time, row) and dropping zeros, for inputs in order
+// (its one-pass path) and out of order, with equal rows and zero diffs among them.
+func TestConsolidateMatchesSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 2000 {
+		n := r.IntN(12)
+		in := make([]Update, n)
+		for i := range in {
+			in[i] = Update{Row: Row{NewInt(int64(r.IntN(4))), NewString(string(rune('a' + r.IntN(3))))}, Time: uint64(r.IntN(2)), Diff: Diff(r.IntN(5) - 2)}
+		}
+		if trial%2 == 0 {
+			slices.SortFunc(in, func(a, b Update) int {
+				return cmp.Or(cmp.Compare(a.Time, b.Time), CompareRows(a.Row, b.Row))
+			})
+		}
+		want := map[string]Diff{}
+		for _, u := range in {
+			want[fmt.Sprint(u.Time, u.Row)] += u.Diff
+		}
+		for k, d := range want {
+			if d == 0 {
+				delete(want, k)
+			}
+		}
+		got := Consolidate(slices.Clone(in))
+		for i, u := range got {
+			if u.Diff == 0 || want[fmt.Sprint(u.Time, u.Row)] != u.Diff {
+				t.Fatalf("%v consolidated to %v", in, got)
+			}
+			if i > 0 && cmp.Or(cmp.Compare(got[i-1].Time, u.Time), CompareRows(got[i-1].Row, u.Row)) >= 0 {
+				t.Fatalf("%v consolidated out of order: %v", in, got)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%v consolidated to %v, want %v", in, got, want)
+		}
+	}
 }

@@ -57,6 +57,17 @@ func Compare(a, b Datum) int {
 	}
 }
 
+// dropZeros removes the updates whose diff is zero, in place.
+func dropZeros(updates []Update) []Update {
+	out := updates[:0]
+	for _, u := range updates {
+		if u.Diff != 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // CompareRows orders rows lexicographically by Compare.
 func CompareRows(a, b Row) int {
 	for i := 0; i < len(a) && i < len(b); i++ {
@@ -73,14 +84,27 @@ func Consolidate(updates []Update) []Update {
 	if len(updates) == 0 {
 		return updates
 	}
-	slices.SortFunc(updates, func(a, b Update) int {
+	order := func(a, b Update) int {
 		if a.Time != b.Time {
 			return cmp.Compare(a.Time, b.Time)
 		}
 		return CompareRows(a.Row, b.Row)
-	})
+	}
+	// Updates often come in order already (a table's scan by primary key, and whatever
+	// keeps its leading columns): one pass finds out, where sorting would cost a log factor.
+	strictly := true
+	for i := 1; i < len(updates) && strictly; i++ {
+		strictly = order(updates[i-1], updates[i]) < 0
+	}
+	if strictly {
+		return dropZeros(updates)
+	}
+	slices.SortFunc(updates, order)
 	out := updates[:0]
 	for _, u := range updates {
+		if u.Diff == 0 {
+			continue
+		}
 		if n := len(out); n > 0 && out[n-1].Time == u.Time && CompareRows(out[n-1].Row, u.Row) == 0 {
 			out[n-1].Diff += u.Diff
 			if out[n-1].Diff == 0 {
