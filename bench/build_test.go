@@ -12,6 +12,8 @@ import (
 	"github.com/cdc-dev/cdc/engine"
 )
 
+var hydrationStep = flag.Int("hydration-step", 0, "engine.Options.HydrationStep of BenchmarkChatBuild (0: the default)")
+
 var buildProfile = flag.String("build-profile", "", "file prefix for CPU profiles of BenchmarkChatBuild's load and build phases")
 
 // BenchmarkChatBuild times the two bulk phases of ../shared/peers' chat workload on disk
@@ -22,7 +24,7 @@ var buildProfile = flag.String("build-profile", "", "file prefix for CPU profile
 func BenchmarkChatBuild(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
+		e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir(), HydrationStep: *hydrationStep})
 		if err != nil {
 			b.Fatal(err)
 		}

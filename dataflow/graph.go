@@ -8,7 +8,9 @@ import (
 // Operator computes one node's output changes for an epoch from its inputs' changes.
 //
 // Step must not modify its inputs or retain them past the call, reads arrangements only at
-// their state before the epoch, and stages its own arrangement changes on the epoch.
+// their state before the epoch, and stages its own arrangement changes on the epoch. Its
+// inputs need not be consolidated: a row may come more than once, and an operator whose
+// result depends on a row's total (Distinct, Threshold, TopK, Rank) consolidates them first.
 type Operator interface {
 	Step(ep *Epoch, inputs [][]Update) ([]Update, error)
 	// Explain describes the operator in one line for EXPLAIN.

@@ -12,7 +12,8 @@ import (
 // arranged. With no key columns every pair matches (a cross join). Keep, when set, lists
 // the output columns (ascending) anything reads; the others are NULL. Where, when set, is a
 // filter of the output rows applied as they are produced (a Filter over the join, fused into
-// it so that the join never holds the rows the filter drops).
+// it so that the join never holds the rows the filter drops). An output with retractions is
+// consolidated; one of additions only may repeat a row.
 type Join struct {
 	LeftKey, RightKey []int
 	Left, Right       Arrangement
@@ -35,6 +36,7 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	// (a cross join can produce far more than its inputs); Graph.Step charges it after.
 	var held int64
 	var stopErr error
+	retracts := false // whether out holds a negative diff
 	emit := func(u Update) bool {
 		if o.Where != nil {
 			v, err := o.Where.Eval(u.Row)
@@ -49,6 +51,7 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 			}
 		}
 		out = append(out, u)
+		retracts = retracts || u.Diff < 0
 		n := updateBytes + RowBytes(u.Row)
 		held += n
 		if stopErr = ep.Budget.Check(1, held); stopErr != nil {
@@ -95,6 +98,12 @@ func (o *Join) Step(ep *Epoch, in [][]Update) ([]Update, error) {
 	}
 	ep.Stage(o.Left, leftKeyed)
 	ep.Stage(o.Right, rightKeyed)
+	if !retracts {
+		// Nothing can cancel: a row emitted twice is two additions, which every operator
+		// after a join sums as it would one with diff 2 (the aggregating ones consolidate
+		// their input). Sorting a view build's join output cost a tenth of the build.
+		return out, nil
+	}
 	return Consolidate(out), nil
 }
 
