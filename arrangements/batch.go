@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cdc-dev/cdc/dataflow"
 	"github.com/cockroachdb/pebble/v2"
@@ -197,7 +198,8 @@ func (b *Batch) Commit(sync bool) error {
 		}
 	}
 	var falling []string
-	for k, p := range b.pending {
+	for _, e := range b.pendingEntries() {
+		k, p := e.key, e.p
 		switch {
 		case p.diff > 0:
 			b.buf = appendValue(b.buf[:0], p.diff, p.keyLen)
@@ -262,6 +264,31 @@ func (b *Batch) Commit(sync bool) error {
 	b.forgetCommitted()
 	b.s.committed()
 	return nil
+}
+
+// sortedFrom is the number of pending entries from which Commit writes them in key order:
+// Pebble's memtable inserts a batch's entries in its order, each from where the one before
+// it went (arenaskl.Inserter), so sorted entries take a short step each where random ones
+// search the whole skiplist. A view build's steps write hundreds of thousands of entries;
+// sorting a few costs more than it saves.
+const sortedFrom = 4096
+
+type keyedEntry struct {
+	key string
+	p   *pendingEntry
+}
+
+// pendingEntries lists the pending entries with their keys, sorted by key when there are
+// many.
+func (b *Batch) pendingEntries() []keyedEntry {
+	out := make([]keyedEntry, 0, len(b.pending))
+	for k, p := range b.pending {
+		out = append(out, keyedEntry{k, p})
+	}
+	if len(out) >= sortedFrom {
+		slices.SortFunc(out, func(a, b keyedEntry) int { return strings.Compare(a.key, b.key) })
+	}
+	return out
 }
 
 // forgetCommitted drops from the arrangements' read caches every entry the batch changed.
