@@ -34,11 +34,15 @@ func BenchmarkChatBuild(b *testing.B) {
 		}
 		n := *stateMessages
 		load := phase(b, "load", func() { loadPeersChat(b, s, n) })
+		var each []time.Duration
 		build := phase(b, "build", func() {
 			for _, q := range peersViews {
+				start := time.Now()
 				exec(b, s, q)
+				each = append(each, time.Since(start))
 			}
 		})
+		b.Logf("build of each view: %v", each)
 		// Then single-row inserts, as the peers' serial phase sends them, at this size.
 		pairs := exec(b, s, "SELECT user_chat_chat_id, user_chat_user_id FROM user_chat LIMIT 100").Rows
 		const inserts = 2000
