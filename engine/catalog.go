@@ -59,9 +59,10 @@ func (c catalog) Relation(name string) (*sqlplan.Relation, error) {
 }
 
 // viewCatalog is the catalog a materialized view is planned with: its tables and
-// materialized views carry row counts for ordering joins (sqlplan.Relation.Rows). The counts
-// come from rows; with tx set, a relation rows lacks is counted now (at most
-// joinCountLimit rows of a table) and added to rows. It is used with e.mu held.
+// materialized views count their rows for ordering joins (sqlplan.Relation.Rows). A count
+// comes from rows; with tx set, one that rows lacks is taken now (at most joinCountLimit
+// rows of a table) and added to rows. The planner asks only for relations it joins, so a
+// view of one table counts nothing. It is used with e.mu held.
 type viewCatalog struct {
 	catalog
 	rows map[string]int64
@@ -80,19 +81,27 @@ func (c *viewCatalog) Relation(name string) (*sqlplan.Relation, error) {
 		return rel, err
 	}
 	key := strings.ToLower(name)
-	n, ok := c.rows[key]
-	if !ok && c.tx != nil {
-		if t, isTable := c.e.tables[key]; isTable {
-			if n, err = c.tx.CountRows(t.schema, joinCountLimit); err != nil {
-				c.err = cmp.Or(c.err, err)
-			}
-		} else if v, isView := c.e.views[key]; isView {
-			n = v.rows
-		}
-		c.rows[key] = n
-	}
-	rel.Rows = n
+	rel.Rows = func() int64 { return c.count(key) }
 	return rel, nil
+}
+
+// count returns the row count of the table or materialized view key, from rows or, with
+// tx set, counted now.
+func (c *viewCatalog) count(key string) int64 {
+	if n, ok := c.rows[key]; ok || c.tx == nil {
+		return n
+	}
+	var n int64
+	if t, isTable := c.e.tables[key]; isTable {
+		var err error
+		if n, err = c.tx.CountRows(t.schema, joinCountLimit); err != nil {
+			c.err = cmp.Or(c.err, err)
+		}
+	} else if v, isView := c.e.views[key]; isView {
+		n = v.rows
+	}
+	c.rows[key] = n
+	return n
 }
 
 // planView plans a materialized view's query with the row counts rows (see viewCatalog),

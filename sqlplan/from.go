@@ -22,8 +22,8 @@ type fromItem struct {
 	// order is the relation's own order over its columns (Relation.Order), if any.
 	order []SortKey
 	// rows is Relation.Rows of a table or materialized view read whole; sized says that the
-	// item is one (everything else has no estimate).
-	rows  int64
+	// item is one (everything else has no count).
+	rows  func() int64
 	sized bool
 }
 
@@ -109,13 +109,13 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 	}
 	// Relations are joined smallest first when every one has a size and they differ (see
 	// joinOrderBySize), else in FROM order.
-	bySize := joinOrderBySize(items)
+	sizes := joinOrderBySize(items)
 	before := func(a, b int) bool {
 		if b < 0 {
 			return true
 		}
-		if bySize && items[a].rows != items[b].rows {
-			return items[a].rows < items[b].rows
+		if sizes != nil && sizes[a] != sizes[b] {
+			return sizes[a] < sizes[b]
 		}
 		return a < b
 	}
@@ -228,27 +228,37 @@ func (p *planner) joinItems(items []fromItem, preds []sqlparser.Expr, outer *sco
 	return plan, sc, post, nil
 }
 
-// joinOrderBySize reports whether the inner join of items starts from its smallest relation
-// and adds, of those an equality connects to what is joined, the smallest next. It does when
-// every item is a table or materialized view with a size estimate and the estimates differ.
+// joinOrderBySize returns the row counts of items when their inner join starts from the
+// smallest relation and adds, of those an equality connects to what is joined, the smallest
+// next; else nil, for FROM order. It orders by size when every item is a table or
+// materialized view read whole and their counts differ.
 //
 // A maintained join arranges what it has joined so far by the next relation's key and that
 // relation by the same key: ending with the largest relation (the messages of a chat app,
 // with users, chats and memberships before it) keeps the arrangements of partial joins to
 // the small relations, and a change of the large one does one lookup in them, where FROM
 // order would arrange every message again for each relation after it.
-func joinOrderBySize(items []fromItem) bool {
+func joinOrderBySize(items []fromItem) []int64 {
 	if len(items) < 2 || items[0].domainOf != nil {
-		return false
+		return nil
 	}
-	differ := false
 	for _, it := range items {
 		if !it.sized {
-			return false
+			return nil
 		}
-		differ = differ || it.rows != items[0].rows
 	}
-	return differ
+	sizes := make([]int64, len(items))
+	differ := false
+	for i, it := range items {
+		if it.rows != nil {
+			sizes[i] = it.rows()
+		}
+		differ = differ || sizes[i] != sizes[0]
+	}
+	if !differ {
+		return nil
+	}
+	return sizes
 }
 
 // belongs reports whether position pos of a plan joined in order falls in item i's columns.

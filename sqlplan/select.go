@@ -28,9 +28,10 @@ type Relation struct {
 	// Order is a materialized view's ORDER BY over its columns: a query that reads the view
 	// alone and has no ORDER BY of its own returns its rows in that order, as MySQL does.
 	Order []SortKey
-	// Rows estimates how many rows a table or materialized view holds, for ordering joins
-	// (see joinItems); 0 where the catalog gives no estimate.
-	Rows int64
+	// Rows counts the rows of a table or materialized view for ordering joins (see
+	// joinOrderBySize), if the catalog can; nil counts as 0. The planner calls it only for
+	// relations joined with others.
+	Rows func() int64
 }
 
 // Query is a planned SELECT: a plan whose rows are the result, plus what only a one-shot
