@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -197,17 +198,29 @@ func (b *Batch) Commit(sync bool) error {
 			return err
 		}
 	}
+	// A rising entry's diff is a merge operand; a falling one needs its count (below).
 	var falling []string
-	for _, e := range b.pendingEntries() {
-		k, p := e.key, e.p
+	pending := func(k string, p *pendingEntry) error {
 		switch {
 		case p.diff > 0:
 			b.buf = appendValue(b.buf[:0], p.diff, p.keyLen)
-			if err := pb.Merge([]byte(k), b.buf, nil); err != nil {
-				return err
-			}
+			return pb.Merge([]byte(k), b.buf, nil)
 		case p.diff < 0:
 			falling = append(falling, k)
+		}
+		return nil
+	}
+	if len(b.pending) < sortedFrom {
+		for k, p := range b.pending {
+			if err := pending(k, p); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, e := range b.sortedPending() {
+			if err := pending(e.key, e.p); err != nil {
+				return err
+			}
 		}
 	}
 	if len(falling) > 0 {
@@ -278,17 +291,15 @@ type keyedEntry struct {
 	p   *pendingEntry
 }
 
-// pendingEntries lists the pending entries with their keys, sorted by key when there are
-// many.
-func (b *Batch) pendingEntries() []keyedEntry {
-	out := make([]keyedEntry, 0, len(b.pending))
+// sortedPending lists the pending entries with their keys, in key order (sorted with their
+// entries: looking each key up again would cost what the sort saves).
+func (b *Batch) sortedPending() []keyedEntry {
+	all := make([]keyedEntry, 0, len(b.pending))
 	for k, p := range b.pending {
-		out = append(out, keyedEntry{k, p})
+		all = append(all, keyedEntry{k, p})
 	}
-	if len(out) >= sortedFrom {
-		slices.SortFunc(out, func(a, b keyedEntry) int { return strings.Compare(a.key, b.key) })
-	}
-	return out
+	slices.SortFunc(all, func(x, y keyedEntry) int { return strings.Compare(x.key, y.key) })
+	return all
 }
 
 // forgetCommitted drops from the arrangements' read caches every entry the batch changed.
@@ -339,8 +350,10 @@ func (c *counter) close() {
 // count returns the committed count and key length of a full entry key.
 func (c *counter) count(k []byte) (_ dataflow.Diff, _ int, _ bool, err error) {
 	defer func() { err = damaged(err) }()
+	var v []byte
 	if c.it == nil {
-		v, closer, err := c.db.Get(k)
+		var closer io.Closer
+		v, closer, err = c.db.Get(k)
 		if errors.Is(err, pebble.ErrNotFound) {
 			return 0, 0, false, nil
 		}
@@ -348,18 +361,13 @@ func (c *counter) count(k []byte) (_ dataflow.Diff, _ int, _ bool, err error) {
 			return 0, 0, false, err
 		}
 		defer closer.Close()
-		count, keyLen, err := decodeValue(v)
-		if err != nil {
+	} else {
+		if !c.it.SeekPrefixGE(k) || !bytes.Equal(c.it.Key(), k) {
+			return 0, 0, false, c.it.Error()
+		}
+		if v, err = c.it.ValueAndErr(); err != nil {
 			return 0, 0, false, err
 		}
-		return count, keyLen, true, nil
-	}
-	if !c.it.SeekPrefixGE(k) || !bytes.Equal(c.it.Key(), k) {
-		return 0, 0, false, c.it.Error()
-	}
-	v, err := c.it.ValueAndErr()
-	if err != nil {
-		return 0, 0, false, err
 	}
 	count, keyLen, err := decodeValue(v)
 	if err != nil {

@@ -333,46 +333,39 @@ func BenchmarkPebbleApplyGet(b *testing.B) {
 		if a.Len() != n {
 			b.Fatalf("Len = %d", a.Len())
 		}
+		// commit applies ups in one batch and commits it.
+		commit := func(b *testing.B, batch *Batch, ups []dataflow.KeyedUpdate) {
+			if err := batch.Arrangement("bench").Apply(ups); err != nil {
+				b.Fatal(err)
+			}
+			if err := batch.Commit(false); err != nil {
+				b.Fatal(err)
+			}
+		}
 		b.Run(fs+"/ApplyCommit", func(b *testing.B) {
 			batch := s.NewBatch()
-			ba := batch.Arrangement("bench")
 			up := make([]dataflow.KeyedUpdate, 1)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				j := (i * 7919) % n
 				up[0] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j), Diff: 1}
-				if err := ba.Apply(up); err != nil {
-					b.Fatal(err)
-				}
-				if err := batch.Commit(false); err != nil {
-					b.Fatal(err)
-				}
+				commit(b, batch, up)
 			}
 		})
 		// A replacement retracts an entry (whose count the commit reads) and adds another.
 		b.Run(fs+"/ReplaceCommit", func(b *testing.B) {
 			batch := s.NewBatch()
-			ba := batch.Arrangement("bench")
 			up := make([]dataflow.KeyedUpdate, 2)
+			replace := func(j, from, to int) {
+				up[0] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(from), Diff: -1}
+				up[1] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(to), Diff: 1}
+				commit(b, batch, up)
+			}
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				j := (i * 7919) % n
-				up[0] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j), Diff: -1}
-				up[1] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j + n), Diff: 1}
-				if err := ba.Apply(up); err != nil {
-					b.Fatal(err)
-				}
-				if err := batch.Commit(false); err != nil {
-					b.Fatal(err)
-				}
-				up[0] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j + n), Diff: -1}
-				up[1] = dataflow.KeyedUpdate{Key: keyOf(j), Row: row(j), Diff: 1}
-				if err := ba.Apply(up); err != nil {
-					b.Fatal(err)
-				}
-				if err := batch.Commit(false); err != nil {
-					b.Fatal(err)
-				}
+				replace(j, j, j+n)
+				replace(j, j+n, j)
 			}
 		})
 		b.Run(fs+"/Get", func(b *testing.B) {

@@ -58,6 +58,16 @@ func TestAbortedTransaction(t *testing.T) {
 }
 
 // memSession is a session of a new in-memory engine, both closed when the test ends.
+// execAll runs statements in a session, failing the test at the first error.
+func execAll(t *testing.T, s *Session, qs ...string) {
+	t.Helper()
+	for _, q := range qs {
+		if _, err := s.Exec(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 func memSession(t *testing.T) *Session {
 	t.Helper()
 	e, err := Open(context.Background(), Options{})

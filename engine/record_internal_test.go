@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"maps"
 	"testing"
 )
@@ -35,15 +34,8 @@ func TestViewRecordRoundTrip(t *testing.T) {
 // A view counts the rows only of the relations it joins: creating a view of one large table
 // must not scan its keys for nothing.
 func TestViewCountsOnlyJoinedRelations(t *testing.T) {
-	ctx := context.Background()
-	e, err := Open(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	s := e.NewSession()
-	defer s.Close()
-	for _, q := range []string{
+	s := memSession(t)
+	execAll(t, s,
 		"CREATE TABLE m (id INT PRIMARY KEY, chat INT)",
 		"CREATE TABLE c (chat INT PRIMARY KEY, topic TEXT)",
 		"CREATE TABLE unused (id INT PRIMARY KEY)",
@@ -51,11 +43,8 @@ func TestViewCountsOnlyJoinedRelations(t *testing.T) {
 		"INSERT INTO m VALUES (1, 1), (2, 1), (3, 1)",
 		"CREATE MATERIALIZED VIEW one AS SELECT id FROM m WHERE chat = 1",
 		"CREATE MATERIALIZED VIEW two AS SELECT m.id, c.topic FROM m JOIN c ON m.chat = c.chat WHERE m.id IN (SELECT id FROM unused) OR m.id > 0",
-	} {
-		if _, err := s.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
+	e := s.e
 	if got := e.views["one"].joinRows; len(got) != 0 {
 		t.Fatalf("a view of one table counted %v", got)
 	}

@@ -149,15 +149,17 @@ func (e *Engine) recover(ctx context.Context) error {
 			if !ok {
 				return fmt.Errorf("catalog entry %s is not CREATE MATERIALIZED VIEW", ent.Name)
 			}
-			// Plan it with the row counts it was built with, so that it finds its state.
+			// Its stored record (nil if none) has the row counts it was planned with, so
+			// that it plans the same way and finds its state.
+			var rec *viewRecord
 			var joinRows map[string]int64
 			if e.state.durable() {
-				rec, ok, err := e.state.loadViewRecord(ent.Seq)
+				r, ok, err := e.state.loadViewRecord(ent.Seq)
 				if err != nil {
 					return fmt.Errorf("read stored state of materialized view %s: %w", cmv.Name, err)
 				}
 				if ok {
-					joinRows = rec.joinRows
+					rec, joinRows = &r, r.joinRows
 				}
 			}
 			q, _, err := e.planView(cmv.Query, nil, joinRows)
@@ -171,7 +173,7 @@ func (e *Engine) recover(ctx context.Context) error {
 				why = e.upstreamRebuilt(v)
 			}
 			if why == "" {
-				if why, err = e.attachView(v); err != nil {
+				if why, err = e.attachView(v, rec); err != nil {
 					return err
 				}
 			}

@@ -18,18 +18,14 @@ func TestViewStoreAheadOfTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := e.NewSession()
-	for _, q := range []string{
+	execAll(t, s,
 		"CREATE TABLE m (id INT PRIMARY KEY, chat INT, txt TEXT)",
 		"CREATE TABLE c (chat INT PRIMARY KEY, topic TEXT)",
 		"INSERT INTO c VALUES (1, 'a'), (2, 'b')",
 		"INSERT INTO m VALUES (1, 1, 'x'), (2, 2, 'y'), (3, 1, 'z')",
 		"CREATE MATERIALIZED VIEW per_chat AS SELECT c.topic, COUNT(*) AS n, MAX(m.id) AS last FROM m JOIN c ON m.chat = c.chat GROUP BY c.topic",
 		"CREATE MATERIALIZED VIEW texts AS SELECT id, txt FROM m WHERE chat = 1",
-	} {
-		if _, err := s.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	head := e.LSN()
 	lost := errors.New("crashed before the Genji commit")
 	e.testGroupCommitFails = func() error {

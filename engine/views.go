@@ -90,17 +90,13 @@ func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string, 
 }
 
 // attachView brings back a view from the stored state of a data directory, without
-// recomputing it. It returns why not ("" when attached) if the state is missing or was
-// laid out differently.
-func (e *Engine) attachView(v *view) (string, error) {
+// recomputing it, given its stored record (nil when there is none). It returns why not (""
+// when attached) if the state is missing or was laid out differently.
+func (e *Engine) attachView(v *view, rec *viewRecord) (string, error) {
 	if !e.state.durable() {
 		return "no stored state (in-memory engine)", nil
 	}
-	rec, ok, err := e.state.loadViewRecord(v.id)
-	if err != nil {
-		return "", fmt.Errorf("read stored state of materialized view %s: %w", v.name, err)
-	}
-	if !ok {
+	if rec == nil {
 		return "its stored state is missing", nil
 	}
 	plan, _ := sqlplan.ViewPlan(v.query)
