@@ -35,6 +35,7 @@ type Batch struct {
 	ranges  []keyRange
 	dropped []string // arrangements deleted whole
 	buf     []byte
+	bulk    *Bulk // stages the entries of its arrangements (NewBulk); nil: none
 }
 
 type rawOp struct{ key, value []byte }
@@ -159,7 +160,8 @@ func (b *Batch) DeleteArrangement(name string) {
 
 // Empty reports whether nothing is staged.
 func (b *Batch) Empty() bool {
-	return len(b.pending) == 0 && len(b.unique) == 0 && len(b.meta) == 0 && len(b.raw) == 0 && len(b.ranges) == 0
+	return len(b.pending) == 0 && len(b.unique) == 0 && len(b.meta) == 0 && len(b.raw) == 0 && len(b.ranges) == 0 &&
+		(b.bulk == nil || !b.bulk.staged())
 }
 
 // Close discards whatever is staged.
@@ -177,12 +179,22 @@ func (b *Batch) Close() {
 		clear(b.unique)
 	}
 	b.meta, b.raw, b.ranges, b.dropped = nil, nil, nil, nil
+	if b.bulk != nil {
+		b.bulk.rollback()
+	}
 }
 
 // Commit writes everything staged in one atomic Pebble batch, fsyncing the write-ahead log
 // if sync is set, and empties b. On error nothing is written and b is emptied too.
-func (b *Batch) Commit(sync bool) error {
+func (b *Batch) Commit(sync bool) (err error) {
 	defer b.Close()
+	if b.bulk != nil {
+		defer func() {
+			if err != nil && b.bulk.err == nil {
+				b.bulk.err = err // it may hold entries of a commit that did not happen
+			}
+		}()
+	}
 	if b.Empty() {
 		return nil
 	}
@@ -276,6 +288,9 @@ func (b *Batch) Commit(sync bool) error {
 	}
 	b.forgetCommitted()
 	b.s.committed()
+	if b.bulk != nil {
+		return b.bulk.commit()
+	}
 	return nil
 }
 

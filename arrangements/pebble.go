@@ -50,6 +50,9 @@ const (
 // one Batch is used by one goroutine at a time.
 type Store struct {
 	db   *pebble.DB
+	opts *pebble.Options
+	fs   vfs.FS
+	dir  string
 	mu   sync.Mutex // guards arrs, gen and free
 	arrs map[string]*Arrangement
 	gen  uint64 // incremented by every commit
@@ -114,6 +117,7 @@ func openStore(dir string, fs vfs.FS) (*Store, error) {
 			opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 		}
 	}
+	opts.EnsureDefaults()
 	db, err := pebble.Open(dir, opts)
 	if err != nil && strings.Contains(err.Error(), "merger name from file") {
 		return nil, fmt.Errorf("%w (%v)", ErrOldLayout, err)
@@ -121,7 +125,8 @@ func openStore(dir string, fs vfs.FS) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("arrangements: open pebble %q: %w", dir, err)
 	}
-	return &Store{db: db, arrs: make(map[string]*Arrangement)}, nil
+	_ = fs.RemoveAll(fs.PathJoin(dir, bulkDir)) // files of a build the process did not finish
+	return &Store{db: db, opts: opts, fs: fs, dir: dir, arrs: make(map[string]*Arrangement)}, nil
 }
 
 // Close closes the database. Arrangements and batches of the store must not be used after.
@@ -202,6 +207,7 @@ type Arrangement struct {
 	prefix []byte
 	unique bool // one row per key, kept in the value
 	cache  readCache
+	bulk   *Bulk // holds its entries until it is read or the build ends; nil: none
 }
 
 var _ dataflow.Arrangement = (*Arrangement)(nil)
@@ -228,6 +234,11 @@ func (a *Arrangement) GetReverse(key []byte, fn func(dataflow.Row, dataflow.Diff
 }
 
 func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, dataflow.Diff) bool) error {
+	if a.bulk != nil {
+		if err := a.bulk.release(a); err != nil {
+			return err
+		}
+	}
 	if r, ok := a.cache.lookup(key); ok {
 		r.replay(reverse, fn)
 		return nil
@@ -303,18 +314,27 @@ func (a *Arrangement) ApplyTo(b *Batch, updates []dataflow.KeyedUpdate) {
 		if u.Diff == 0 {
 			continue
 		}
+		if b.defers(a) {
+			b.bulk.stage(a, u)
+			continue
+		}
 		b.buf = append(append(b.buf[:0], a.prefix...), u.Key...)
 		if a.unique {
 			b.stageUnique(a, b.buf, u)
 			continue
 		}
 		b.buf = dataflow.AppendRowKey(b.buf, u.Row)
-		if p, ok := b.pending[string(b.buf)]; ok {
-			p.diff += u.Diff
-			continue
-		}
-		b.pending[string(b.buf)] = &pendingEntry{arr: a, keyLen: len(u.Key), diff: u.Diff}
+		b.addPending(a, b.buf, len(u.Key), u.Diff)
 	}
+}
+
+// addPending adds diff to the pending entry of a whose Pebble key is k (copied).
+func (b *Batch) addPending(a *Arrangement, k []byte, keyLen int, diff dataflow.Diff) {
+	if p, ok := b.pending[string(k)]; ok {
+		p.diff += diff
+		return
+	}
+	b.pending[string(k)] = &pendingEntry{arr: a, keyLen: keyLen, diff: diff}
 }
 
 func (a *Arrangement) decodeRow(k []byte, keyLen int) (dataflow.Row, error) {
@@ -332,6 +352,11 @@ func (a *Arrangement) decodeRow(k []byte, keyLen int) (dataflow.Row, error) {
 // iterate visits the Pebble entries of the arrangement that start with key, ascending or
 // descending.
 func (a *Arrangement) iterate(key []byte, reverse bool, fn func(k, v []byte) (bool, error)) (err error) {
+	if a.bulk != nil {
+		if err := a.bulk.release(a); err != nil {
+			return err
+		}
+	}
 	defer func() { err = damaged(err) }()
 	ci, err := a.s.acquireIter(a.prefix, key)
 	if err != nil {
@@ -474,6 +499,14 @@ func decodeValue(v []byte) (dataflow.Diff, int, error) {
 		return 0, 0, errors.New("arrangements: corrupt entry key length")
 	}
 	return count, int(keyLen), nil
+}
+
+// writerOptions are those of an sstable the store ingests: its bottom level's, without
+// what only a compaction into that level may write.
+func (s *Store) writerOptions() sstable.WriterOptions {
+	o := s.opts.MakeWriterOptions(len(s.opts.Levels)-1, s.db.TableFormat())
+	o.WritingToLowestLevel = false
+	return o
 }
 
 // quietLogger drops Pebble's informational messages and keeps errors.

@@ -31,6 +31,11 @@ func SnapshotOf(arr dataflow.Arrangement) (*Snapshot, error) {
 	default:
 		return nil, ErrNotPebble
 	}
+	if a.bulk != nil {
+		if err := a.bulk.release(a); err != nil {
+			return nil, err
+		}
+	}
 	return &Snapshot{a: a, snap: a.s.db.NewSnapshot()}, nil
 }
 

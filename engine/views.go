@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -134,6 +135,11 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 	}); err != nil {
 		return nil, err
 	}
+	// The build's own arrangements take their entries in bulk until they are read.
+	var bulk *arrangements.Bulk
+	if hb != nil {
+		bulk = e.state.store.NewBulk(hb, slices.Collect(maps.Keys(fresh)))
+	}
 	prefix := arrangementPrefix(id, name)
 	var temps []string
 	hydrating, err := sqlplan.Lower(plan, func(id string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
@@ -152,12 +158,21 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 	if err != nil {
 		return nil, err
 	}
-	err = unlocked(func() error { return e.hydrate(ctx, v, hydrating, reader, limited, hb) })
+	err = unlocked(func() error {
+		if err := e.hydrate(ctx, v, hydrating, reader, limited, hb); err != nil {
+			return err
+		}
+		if bulk != nil {
+			return bulk.Finish(ctx)
+		}
+		return nil
+	})
 	if err == nil && e.closed {
 		err = errEngineClosed
 	}
 	if err != nil {
 		if hb != nil {
+			bulk.Discard()
 			hb.Close()
 		}
 		// Chunks already written must not stay behind.
