@@ -57,7 +57,6 @@ func TestAbortedTransaction(t *testing.T) {
 	}
 }
 
-// memSession is a session of a new in-memory engine, both closed when the test ends.
 // execAll runs statements in a session, failing the test at the first error.
 func execAll(t *testing.T, s *Session, qs ...string) {
 	t.Helper()
@@ -68,6 +67,7 @@ func execAll(t *testing.T, s *Session, qs ...string) {
 	}
 }
 
+// memSession is a session of a new in-memory engine, both closed when the test ends.
 func memSession(t *testing.T) *Session {
 	t.Helper()
 	e, err := Open(context.Background(), Options{})

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -251,23 +252,8 @@ func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader
 		return cmp.Or(cmp.Compare(v.joinRows[an], v.joinRows[bn]), strings.Compare(a, b))
 	})
 	for _, src := range srcs {
-		var chunk []dataflow.Update
-		err := e.scanSource(src, reader, func(u dataflow.Update) error {
-			chunk = append(chunk, u)
-			if len(chunk) < e.hydrationStep {
-				return nil
-			}
-			err := step(src, chunk)
-			chunk = chunk[:0]
+		if err := e.pipeSource(src, reader, func(rows []dataflow.Update) error { return step(src, rows) }); err != nil {
 			return err
-		})
-		if err != nil {
-			return err
-		}
-		if len(chunk) > 0 {
-			if err := step(src, chunk); err != nil {
-				return err
-			}
 		}
 	}
 	if first {
@@ -275,6 +261,69 @@ func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader
 	}
 	return nil
 }
+
+// pipeSource scans a source on a goroutine of its own and hands its rows to step in chunks
+// of e.hydrationStep, so that reading and decoding the table overlaps the dataflow of the
+// chunk before (each took about half of a build). At most two chunks are in flight besides
+// the one step holds. When step fails the scan stops; pipeSource returns once the scanning
+// goroutine has, so the reader is not in use after it.
+func (e *Engine) pipeSource(src string, reader *sources.Txn, step func([]dataflow.Update) error) error {
+	chunks := make(chan []dataflow.Update, 1)
+	free := make(chan []dataflow.Update, 2)
+	stop := make(chan struct{})
+	var scanErr error
+	go func() {
+		defer close(chunks)
+		chunk := make([]dataflow.Update, 0, e.hydrationStep)
+		send := func() error {
+			select {
+			case chunks <- chunk:
+			case <-stop:
+				return errStopped
+			}
+			select {
+			case chunk = <-free:
+			default:
+				chunk = make([]dataflow.Update, 0, e.hydrationStep)
+			}
+			return nil
+		}
+		scanErr = e.scanSource(src, reader, func(u dataflow.Update) error {
+			if chunk = append(chunk, u); len(chunk) < e.hydrationStep {
+				return nil
+			}
+			return send()
+		})
+		if scanErr == nil && len(chunk) > 0 {
+			_ = send()
+		}
+	}()
+	var err error
+	for c := range chunks {
+		if err != nil {
+			continue // draining: the scan is stopping
+		}
+		if err = step(c); err != nil {
+			close(stop)
+			continue
+		}
+		clear(c) // the rows are the dataflow's now; keep only the slice
+		select {
+		case free <- c[:0]:
+		default:
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if errors.Is(scanErr, errStopped) {
+		return nil
+	}
+	return scanErr
+}
+
+// errStopped ends a scan whose consumer stopped.
+var errStopped = errors.New("scan stopped")
 
 // abandonDDL drops the view state a failed DDL statement staged or wrote.
 func (e *Engine) abandonDDL() {
