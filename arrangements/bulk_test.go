@@ -113,3 +113,60 @@ func testBulkMatchesBatches(t *testing.T, seed uint64) {
 		t.Fatalf("%d bulk files left behind", len(left))
 	}
 }
+
+// TestBulkFilesGoAtOpen checks that the sorted runs of a build that never finished (the
+// process died) are removed when the store opens again, and that Discard removes them too.
+func TestBulkFilesGoAtOpen(t *testing.T) {
+	defer func(n int) { bulkMemBytes = n }(bulkMemBytes)
+	bulkMemBytes = 1 << 10
+	dir := t.TempDir()
+	files := func() int {
+		left, err := os.ReadDir(filepath.Join(dir, bulkDir))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return len(left)
+	}
+	build := func(s *Store) *Bulk {
+		b := s.NewBatch()
+		bk := s.NewBulk(b, []string{"x"})
+		for i := range 200 {
+			us := []dataflow.KeyedUpdate{{Key: dataflow.AppendKey(nil, dataflow.NewInt(int64(i))), Row: dataflow.Row{dataflow.NewInt(int64(i))}, Diff: 1}}
+			if err := b.Arrangement("x").Apply(us); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Commit(false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := bk.wait(); err != nil {
+			t.Fatal(err)
+		}
+		if files() == 0 {
+			t.Fatal("the build spilled no run")
+		}
+		return bk
+	}
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build(s).Discard()
+	if n := files(); n != 0 {
+		t.Fatalf("Discard left %d files", n)
+	}
+	build(s) // and the process dies
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := files(); n != 0 {
+		t.Fatalf("%d files of an unfinished build survived opening the store", n)
+	}
+	if got := collectScan(t, s.Arrangement("x")); len(got) != 0 {
+		t.Fatalf("the unfinished build left %d entries", len(got))
+	}
+}
