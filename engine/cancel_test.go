@@ -165,6 +165,12 @@ func TestReadsDuringViewBuild(t *testing.T) {
 				expectRows(t, rowsOf(t, other, "SELECT SUM(n) FROM per_v"), "6000")
 				expectRows(t, rowsOf(t, other, "SELECT COUNT(*) FROM big WHERE v = 3"), "857")
 			}
+			// The build is listed with its progress: its one step (6,000 rows of big) has not
+			// finished.
+			expectRows(t, rowsOf(t, other, "SHOW MATERIALIZED VIEWS"), "per_v\tready\t7\tNULL\tNULL", "slow\tbuilding\t0\t0\t6000")
+			if b := e.Stats().Build; b == nil || b.Name != "slow" || b.RowsToRead != 6000 {
+				t.Errorf("Stats().Build during the build: %+v", b)
+			}
 			select {
 			case err := <-done:
 				t.Fatalf("the view build ended (%v) before the other session's reads", err)
@@ -174,7 +180,10 @@ func TestReadsDuringViewBuild(t *testing.T) {
 			if err := <-done; sqlerr.As(err).Code != sqlerr.QueryCanceled {
 				t.Fatalf("cancelled build: %v", err)
 			}
-			expectRows(t, rowsOf(t, other, "SHOW MATERIALIZED VIEWS"), "per_v")
+			expectRows(t, rowsOf(t, other, "SHOW MATERIALIZED VIEWS"), "per_v\tready\t7\tNULL\tNULL")
+			if b := e.Stats().Build; b != nil {
+				t.Errorf("Stats().Build after a cancelled build: %+v", b)
+			}
 			// A build that completes while another session reads is correct.
 			go func() {
 				_, err := builder.Exec(context.Background(), "CREATE MATERIALIZED VIEW pairs AS SELECT a.v, COUNT(*) AS n FROM big a JOIN big b ON a.v = b.v WHERE a.id < 2000 GROUP BY a.v")

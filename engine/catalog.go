@@ -183,6 +183,15 @@ func resultColumns(cols []sqlplan.ColumnInfo) []Column {
 	return out
 }
 
+// intColumns returns result columns of BIGINT with the given names.
+func intColumns(names ...string) []Column {
+	out := make([]Column, len(names))
+	for i, n := range names {
+		out[i] = Column{Name: n, Kind: dataflow.KindInt, SQLType: "BIGINT"}
+	}
+	return out
+}
+
 // textColumns returns result columns of text with the given names.
 func textColumns(names ...string) []Column {
 	out := make([]Column, len(names))

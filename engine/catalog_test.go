@@ -37,7 +37,7 @@ func TestCatalogSurvivesReopen(t *testing.T) {
 	s = e.NewSession()
 	expectRows(t, rowsOf(t, s, `SHOW TABLES`), "chat")
 	expectRows(t, rowsOf(t, s, `SHOW VIEWS`), "golang", "golang_count")
-	expectRows(t, rowsOf(t, s, `SHOW MATERIALIZED VIEWS`), "golang_count")
+	expectRows(t, rowsOf(t, s, `SHOW MATERIALIZED VIEWS`), "golang_count\tready\t1\tNULL\tNULL")
 	expectRows(t, rowsOf(t, s, `SELECT * FROM chat`), "c1\tgolang\t2026-11-27 10:00:00.5\t1.25", "c2\trust\tNULL\t-3.00")
 	expectRows(t, rowsOf(t, s, `SELECT n FROM golang_count`), "1")
 	res := mustExec(t, s, `SHOW CREATE MATERIALIZED VIEW golang_count`)

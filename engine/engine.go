@@ -103,6 +103,7 @@ type Engine struct {
 	// pendingView is a materialized view built by a DDL statement that has not committed:
 	// its hydrated state is deleted if the statement fails.
 	pendingView *view
+	building    *buildProgress // the materialized view being built, if any
 	// pendingIndexes collects the indexes a DDL statement creates until it commits.
 	pendingIndexes [][2]string
 	// testGroupCommitFails, set by tests, runs before a group's Genji commit; an error it

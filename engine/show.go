@@ -47,16 +47,29 @@ func (e *Engine) showObjects(what string) *Result {
 			names = append(names, v.name)
 		}
 	case "materialized views":
-		col = "Materialized_view"
-		for _, v := range e.views {
-			names = append(names, v.name)
-		}
+		return e.showMaterializedViews()
 	}
 	sort.Strings(names)
 	res := &Result{Columns: textColumns(col)}
 	for _, n := range names {
 		res.Rows = append(res.Rows, dataflow.Row{dataflow.NewString(n)})
 	}
+	return res
+}
+
+// showMaterializedViews lists the materialized views by name with their state ("ready",
+// or "building" for the one being built), their rows, and for a build the rows of its
+// sources read so far and to read; called with e.mu held.
+func (e *Engine) showMaterializedViews() *Result {
+	res := &Result{Columns: append(textColumns("Materialized_view", "State"), intColumns("Rows", "Rows_read", "Rows_to_read")...)}
+	for _, v := range e.views {
+		res.Rows = append(res.Rows, dataflow.Row{dataflow.NewString(v.name), dataflow.NewString("ready"), dataflow.NewInt(v.rows), dataflow.Null, dataflow.Null})
+	}
+	if p := e.building; p != nil {
+		res.Rows = append(res.Rows, dataflow.Row{dataflow.NewString(p.name), dataflow.NewString("building"), dataflow.NewInt(p.rows.Load()),
+			dataflow.NewInt(p.read.Load()), dataflow.NewInt(p.total)})
+	}
+	sort.Slice(res.Rows, func(i, j int) bool { return res.Rows[i][0].Str() < res.Rows[j][0].Str() })
 	return res
 }
 

@@ -19,6 +19,7 @@ type Stats struct {
 	SyncedLSN   uint64
 	HistoryFrom uint64
 	Views       []ViewStats
+	Build       *BuildStats // the materialized view being built, if any
 	Sources     []SourceStats
 	Sinks       []SinkStats
 }
@@ -51,6 +52,14 @@ type ViewStats struct {
 	RowsSent    uint64 // rows delivered to subscribers since Open
 }
 
+// BuildStats describes the build of a materialized view.
+type BuildStats struct {
+	Name       string
+	RowsRead   int64 // rows of its sources read so far
+	RowsToRead int64 // rows of its sources when it began (estimated for large tables)
+	Rows       int64 // rows of the view so far
+}
+
 // Stats returns the current counters; views are sorted by name.
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()
@@ -66,6 +75,9 @@ func (e *Engine) Stats() Stats {
 		})
 	}
 	sort.Slice(st.Views, func(i, j int) bool { return st.Views[i].Name < st.Views[j].Name })
+	if p := e.building; p != nil {
+		st.Build = &BuildStats{Name: p.name, RowsRead: p.read.Load(), RowsToRead: p.total, Rows: p.rows.Load()}
+	}
 	for _, t := range e.tables {
 		if src := t.source; src != nil {
 			st.Sources = append(st.Sources, SourceStats{Name: t.schema.Name, Objects: src.listed.Load(),

@@ -120,7 +120,7 @@ func (e *Engine) attachView(v *view, rec *viewRecord) (string, error) {
 // catalog stay as they are): it stages its arrangements in a batch of its own and reads
 // the sources through reader. Once hydrated, a view on Pebble is lowered again over the
 // epoch batch, whose epochs maintain it from then on.
-func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, joinRows map[string]int64, reader *sources.Txn, limited bool, unlocked func(func() error) error) (*view, error) {
+func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *sqlplan.Query, joinRows map[string]int64, reader *sources.Txn, limited bool, unlocked func(func() error) error) (_ *view, err error) {
 	plan, _ := sqlplan.ViewPlan(q)
 	v := newView(id, name, sql, q)
 	v.frontier, v.created, v.joinRows = e.lsn, e.lsn, joinRows
@@ -136,6 +136,8 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 	}); err != nil {
 		return nil, err
 	}
+	progress := e.startBuild(name, v.sources, reader)
+	defer func() { e.endBuild(progress, err) }()
 	// The build's own arrangements take their entries in bulk until they are read.
 	var bulk *arrangements.Bulk
 	if hb != nil {
@@ -160,7 +162,7 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 		return nil, err
 	}
 	err = unlocked(func() error {
-		if err := e.hydrate(ctx, v, hydrating, reader, limited, hb); err != nil {
+		if err := e.hydrate(ctx, v, hydrating, reader, limited, hb, progress); err != nil {
 			return err
 		}
 		if bulk != nil {
@@ -205,7 +207,7 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 // statement memory limit when limited is set, and every step stops when ctx is done or the
 // engine closes. It runs without the engine's lock: it touches only the new view, its
 // batch and reader.
-func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader *sources.Txn, limited bool, hb *arrangements.Batch) error {
+func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader *sources.Txn, limited bool, hb *arrangements.Batch, progress *buildProgress) error {
 	stop := func() error {
 		if e.bgCtx != nil && e.bgCtx.Err() != nil {
 			return errEngineClosed
@@ -236,7 +238,11 @@ func (e *Engine) hydrate(ctx context.Context, v *view, g *dataflow.Graph, reader
 			return err
 		}
 		v.rows += sumDiffs(out)
-		return e.state.commitStep(hb)
+		if err := e.state.commitStep(hb); err != nil {
+			return err
+		}
+		progress.stepped(e.log, len(rows), v.rows)
+		return nil
 	}
 	srcs := make([]string, 0, len(v.sources))
 	for src := range v.sources {

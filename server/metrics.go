@@ -242,6 +242,8 @@ var (
 	descSinkLSN     = prometheus.NewDesc("cdc_sink_written_lsn", "Last LSN a sink wrote.", []string{"sink"}, nil)
 	descSinkErrors  = prometheus.NewDesc("cdc_sink_errors_total", "Sink runs that failed and were retried.", []string{"sink"}, nil)
 	descSinkLag     = prometheus.NewDesc("cdc_sink_lag_lsn", "Transactions of the log a sink has not written yet.", []string{"sink"}, nil)
+	descBuildRead   = prometheus.NewDesc("cdc_view_build_rows_read", "Rows of its sources the materialized view being built has read.", []string{"view"}, nil)
+	descBuildTotal  = prometheus.NewDesc("cdc_view_build_rows_to_read", "Rows of its sources the materialized view being built reads (estimated for large tables).", []string{"view"}, nil)
 	descRowsSent    = prometheus.NewDesc("cdc_view_subscriber_rows_sent_total", "Rows delivered to a view's subscribers since start.", []string{"view"}, nil)
 )
 
@@ -251,7 +253,7 @@ type statsCollector struct{ e *engine.Engine }
 
 // Describe sends the descriptors of the engine's metrics.
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descSrcObjects, descSrcRecon, descSrcErrors, descSrcDiffs, descSinkLSN, descSinkLag, descSinkErrors} {
+	for _, d := range []*prometheus.Desc{descLogHead, descCommits, descSessions, descSynced, descHistoryFrom, descFrontier, descLag, descRows, descEpochs, descSubscribers, descRowsSent, descBuildRead, descBuildTotal, descSrcObjects, descSrcRecon, descSrcErrors, descSrcDiffs, descSinkLSN, descSinkLag, descSinkErrors} {
 		ch <- d
 	}
 }
@@ -272,6 +274,11 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descEpochs, prometheus.CounterValue, float64(v.Epochs), name)
 		ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(v.Subscribers), name)
 		ch <- prometheus.MustNewConstMetric(descRowsSent, prometheus.CounterValue, float64(v.RowsSent), name)
+	}
+	if b := st.Build; b != nil {
+		name := labelValue(b.Name)
+		ch <- prometheus.MustNewConstMetric(descBuildRead, prometheus.GaugeValue, float64(b.RowsRead), name)
+		ch <- prometheus.MustNewConstMetric(descBuildTotal, prometheus.GaugeValue, float64(b.RowsToRead), name)
 	}
 	for _, src := range st.Sources {
 		name := labelValue(src.Name)
