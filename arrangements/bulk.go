@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -44,8 +45,8 @@ type Bulk struct {
 	b     *Batch // the batch bound to it
 	dir   string
 	arrs  map[*Arrangement]*deferred
-	mem   int // bytes held in memory by committed entries, over every arrangement
-	files int // files created, to name the next
+	mem   int          // bytes held in memory by committed entries, over every arrangement
+	files atomic.Int64 // files created, to name the next
 	err   error
 
 	spill *spillJob // running in the background; nil: none
@@ -254,13 +255,12 @@ func sortEntries(arena []byte, es []bulkEntry) []bulkEntry {
 	return out
 }
 
-// create makes a new file of the Bulk, of the kind named.
+// create makes a new file of the Bulk, of the kind named; it is safe for concurrent use.
 func (bk *Bulk) create(kind string) (string, vfs.File, error) {
 	if err := bk.s.fs.MkdirAll(bk.dir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("arrangements: create %s: %w", bk.dir, err)
 	}
-	bk.files++
-	path := bk.s.fs.PathJoin(bk.dir, fmt.Sprintf("%p-%06d.%s", bk, bk.files, kind))
+	path := bk.s.fs.PathJoin(bk.dir, fmt.Sprintf("%p-%06d.%s", bk, bk.files.Add(1), kind))
 	f, err := bk.s.fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return "", nil, fmt.Errorf("arrangements: create %s: %w", path, err)
@@ -335,14 +335,6 @@ func (bk *Bulk) ingest(ctx context.Context, ds []*deferred) error {
 		err    error
 	}
 	results := make([]result, len(ds))
-	// Files are named here, by this goroutine: create is not safe for concurrent use.
-	newFile := make(chan chan fileOrErr)
-	go func() {
-		for reply := range newFile {
-			path, f, err := bk.create("sst")
-			reply <- fileOrErr{path, f, err}
-		}
-	}()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, d := range ds {
@@ -350,12 +342,11 @@ func (bk *Bulk) ingest(ctx context.Context, ds []*deferred) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			tables, err := bk.writeTables(ctx, d, newFile)
+			tables, err := bk.writeTables(ctx, d)
 			results[i] = result{tables, err}
 		}()
 	}
 	wg.Wait()
-	close(newFile)
 	var tables []string
 	var err error
 	for i, r := range results {
@@ -387,15 +378,9 @@ func (bk *Bulk) ingest(ctx context.Context, ds []*deferred) error {
 	return err
 }
 
-type fileOrErr struct {
-	path string
-	f    vfs.File
-	err  error
-}
-
 // writeTables writes d's entries, merged, as sstables of at most about bulkTableBytes; it
 // stops when ctx is done.
-func (bk *Bulk) writeTables(ctx context.Context, d *deferred, newFile chan<- chan fileOrErr) (tables []string, err error) {
+func (bk *Bulk) writeTables(ctx context.Context, d *deferred) (tables []string, err error) {
 	var w *sstable.Writer
 	defer func() {
 		if w != nil {
@@ -412,14 +397,12 @@ func (bk *Bulk) writeTables(ctx context.Context, d *deferred, newFile chan<- cha
 			return ctx.Err()
 		}
 		if w == nil {
-			reply := make(chan fileOrErr)
-			newFile <- reply
-			r := <-reply
-			if r.err != nil {
-				return r.err
+			path, f, err := bk.create("sst")
+			if err != nil {
+				return err
 			}
-			tables = append(tables, r.path)
-			w = sstable.NewWriter(objstorageprovider.NewFileWritable(r.f), bk.s.writerOptions())
+			tables = append(tables, path)
+			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), bk.s.writerOptions())
 		}
 		key = append(key[:len(d.a.prefix)], k...)
 		value = appendValue(value[:0], diff, keyLen)

@@ -234,10 +234,8 @@ func (a *Arrangement) GetReverse(key []byte, fn func(dataflow.Row, dataflow.Diff
 }
 
 func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, dataflow.Diff) bool) error {
-	if a.bulk != nil {
-		if err := a.bulk.release(a); err != nil {
-			return err
-		}
+	if err := a.undefer(); err != nil {
+		return err
 	}
 	if r, ok := a.cache.lookup(key); ok {
 		r.replay(reverse, fn)
@@ -352,10 +350,8 @@ func (a *Arrangement) decodeRow(k []byte, keyLen int) (dataflow.Row, error) {
 // iterate visits the Pebble entries of the arrangement that start with key, ascending or
 // descending.
 func (a *Arrangement) iterate(key []byte, reverse bool, fn func(k, v []byte) (bool, error)) (err error) {
-	if a.bulk != nil {
-		if err := a.bulk.release(a); err != nil {
-			return err
-		}
+	if err := a.undefer(); err != nil {
+		return err
 	}
 	defer func() { err = damaged(err) }()
 	ci, err := a.s.acquireIter(a.prefix, key)
@@ -499,6 +495,14 @@ func decodeValue(v []byte) (dataflow.Diff, int, error) {
 		return 0, 0, errors.New("arrangements: corrupt entry key length")
 	}
 	return count, int(keyLen), nil
+}
+
+// undefer makes a's committed entries readable if a Bulk holds them; called before a read.
+func (a *Arrangement) undefer() error {
+	if a.bulk == nil {
+		return nil
+	}
+	return a.bulk.release(a)
 }
 
 // writerOptions are those of an sstable the store ingests: its bottom level's, without

@@ -31,10 +31,8 @@ func SnapshotOf(arr dataflow.Arrangement) (*Snapshot, error) {
 	default:
 		return nil, ErrNotPebble
 	}
-	if a.bulk != nil {
-		if err := a.bulk.release(a); err != nil {
-			return nil, err
-		}
+	if err := a.undefer(); err != nil {
+		return nil, err
 	}
 	return &Snapshot{a: a, snap: a.s.db.NewSnapshot()}, nil
 }
