@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,14 @@ type crashServer struct {
 	waitErr             error         // the child's exit status, once done is closed
 }
 
+// freeAddrs is the state of freeAddr: one generator for the process (two generators seeded
+// from a coarse clock gave two servers' listeners the same port) and the addresses it gave.
+var freeAddrs struct {
+	mu    sync.Mutex
+	rng   *rand.Rand
+	given map[string]bool
+}
+
 // freeAddr finds a free TCP port on 127.0.0.1 below the kernel's ephemeral range: the
 // server is restarted on the same port many times, and while it is down a port from the
 // ephemeral range can be handed to any other process that listens on port 0 (other tests
@@ -48,11 +57,20 @@ func freeAddr(t *testing.T) string {
 		}
 	}
 	if low > 11000 {
-		rng := rand.New(rand.NewSource(time.Now().UnixNano() + int64(os.Getpid())))
+		freeAddrs.mu.Lock()
+		defer freeAddrs.mu.Unlock()
+		if freeAddrs.rng == nil {
+			freeAddrs.rng = rand.New(rand.NewSource(time.Now().UnixNano() + int64(os.Getpid())))
+			freeAddrs.given = map[string]bool{}
+		}
 		for range 100 {
-			addr := fmt.Sprintf("127.0.0.1:%d", 10000+rng.Intn(low-10000))
+			addr := fmt.Sprintf("127.0.0.1:%d", 10000+freeAddrs.rng.Intn(low-10000))
+			if freeAddrs.given[addr] {
+				continue
+			}
 			if l, err := net.Listen("tcp", addr); err == nil {
 				l.Close()
+				freeAddrs.given[addr] = true
 				return addr
 			}
 		}
