@@ -50,6 +50,15 @@ type Store struct {
 
 	stmts stmtCache // statements of write transactions, for the next ones
 
+	// segmentDirty: a write transaction was rolled back since the last commit, so Genji's
+	// rollback segment must be cleared before the next one (Begin). Guarded by Genji's
+	// writer lock.
+	segmentDirty bool
+
+	// directOK: write transactions write rows below Genji's SQL (genji_direct.go); set at
+	// Open when the internals it uses match the Genji in go.mod.
+	directOK bool
+
 	mu      sync.Mutex
 	lastLSN uint64           // highest committed LSN in __cdc_log
 	rowids  map[string]int64 // last rowid used per bag table (Genji name); absent = unknown
@@ -118,6 +127,7 @@ func (s *Store) init() error {
 	}
 	defer tx.Rollback()
 	s.stmts.ok = checkStmtLayout(tx)
+	s.directOK = directRows && checkDirectLayout(s, tx)
 	for _, q := range []string{
 		"CREATE TABLE IF NOT EXISTS __cdc_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS __cdc_log (lsn INTEGER PRIMARY KEY, data BLOB NOT NULL)",
@@ -219,6 +229,8 @@ type Txn struct {
 	// spills: the transaction may pass the size bound and spill; truncated: it truncated a
 	// table or index, so it must not (genji_spill.go).
 	spills, truncated bool
+	// dir is the state of writes below Genji's SQL, made on first use (genji_direct.go).
+	dir *direct
 }
 
 // Begin starts a transaction; a writable one waits until no other writable one is open.
@@ -226,6 +238,19 @@ func (s *Store) Begin(writable bool) (*Txn, error) {
 	tx, err := s.db.Begin(writable)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if writable && s.segmentDirty {
+		// Genji's Rollback leaves its rollback segment holding the keys the transaction
+		// wrote (some of them aliasing buffers Genji reused since), and the next spill would
+		// save and, on a rollback, restore them; a commit clears it. An empty commit writes
+		// nothing.
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("begin: reset the rollback segment: %w", err)
+		}
+		s.segmentDirty = false
+		if tx, err = s.db.Begin(true); err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
 	}
 	return &Txn{s: s, tx: tx, writable: writable}, nil
 }
@@ -242,6 +267,7 @@ func (t *Txn) Commit() error {
 	t.done = true
 	t.plans, t.logStmt, t.catPut = nil, nil, nil
 	defer t.unfence()
+	t.closeDirect()
 	if err := t.tx.Commit(); err != nil {
 		t.rollbackGenji()
 		return fmt.Errorf("commit: %w", err)
@@ -263,6 +289,7 @@ func (t *Txn) Rollback() error {
 	t.plans, t.logStmt, t.catPut = nil, nil, nil
 	defer t.unuse()
 	defer t.unfence()
+	t.closeDirect()
 	if err := t.rollbackGenji(); err != nil {
 		return fmt.Errorf("rollback: %w", err)
 	}
@@ -277,17 +304,14 @@ func (t *Txn) rollbackGenji() error {
 		defer t.s.catMu.Unlock()
 		defer t.s.stmts.clear()
 	}
+	if t.writable {
+		t.s.segmentDirty = true // still under Genji's writer lock, which Begin(true) takes
+	}
 	if err := t.rollbackSpill(); err != nil {
 		t.tx.Rollback()
 		return err
 	}
-	if err := t.tx.Rollback(); err != nil {
-		return err
-	}
-	if t.spills {
-		return t.s.resetSpill()
-	}
-	return nil
+	return t.tx.Rollback()
 }
 
 // check returns an error unless the transaction is open (and writable if write is set).

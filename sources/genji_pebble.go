@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/genjidb/genji"
 )
@@ -47,10 +48,24 @@ const (
 	genjiMemTableSize = 16 << 20
 )
 
-// genjiPebbleOptions are the options the store opens Genji's Pebble with.
+// genjiBloomBitsPerKey sizes the Bloom filters of the table store's sstables, which the
+// existence checks of direct rows consult (genji_direct.go): with 10 bits a key, about 1% of
+// the levels that do not hold a new key are read anyway.
+const genjiBloomBitsPerKey = 10
+
+// genjiPebbleOptions are the options the store opens Genji's Pebble with: Genji's comparer
+// with a Split (the whole key is the prefix: prefix seeks are point lookups), which Bloom
+// filters and SeekPrefixGE need, and filters at every level. Sstables written before have
+// no filter and are read as before until compactions rewrite them.
 func genjiPebbleOptions(inMemory bool) *pebble.Options {
-	opts := &pebble.Options{Comparer: genjiComparer, Cache: pebble.NewCache(genjiCacheSize),
+	cmp := *genjiComparer
+	cmp.Split = func(a []byte) int { return len(a) }
+	opts := &pebble.Options{Comparer: &cmp, Cache: pebble.NewCache(genjiCacheSize),
 		MemTableSize: genjiMemTableSize}
+	opts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(genjiBloomBitsPerKey)
+	}
 	if inMemory {
 		opts.FS = vfs.NewMem()
 	}

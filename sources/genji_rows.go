@@ -37,12 +37,18 @@ type tablePlan struct {
 
 	indexesLoaded bool
 	indexes       []tableIndex
+
+	// direct is how the rows are written below Genji's SQL, nil for Genji's statements;
+	// directChecked is set once it has been decided (genji_direct.go).
+	direct        *directTable
+	directChecked bool
 }
 
 // tableIndex is an index of a table; a unique one gets a statement that finds rows by its
 // columns.
 type tableIndex struct {
 	name   string // user name
+	gname  string // Genji name
 	cols   []int
 	unique bool
 	lookup *genji.Statement
@@ -307,6 +313,18 @@ func (t *Txn) insertRow(p *tablePlan, id int64, row dataflow.Row) error {
 	if err := t.chargeWrite(p.insertBytes(row), p.deleteBytes(row)); err != nil {
 		return err
 	}
+	if d, dt, err := t.directFor(p); err != nil {
+		return err
+	} else if d != nil {
+		exists, err := d.insert(p, dt, id, row)
+		if exists {
+			if p.bag {
+				return fmt.Errorf("row id %d of %s is taken", id, p.ts.Name)
+			}
+			return dupEntry(pick(row, p.ts.PrimaryKey), p.ts.Name, "PRIMARY")
+		}
+		return err
+	}
 	args := make([]any, 0, len(row)+1)
 	if p.bag {
 		args = append(args, id)
@@ -420,6 +438,26 @@ func (t *Txn) update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 	if err := t.chargeWrite(p.updateBytes(old, row, moved), p.updateBytes(row, old, moved)); err != nil {
 		return nil, nil, err
 	}
+	if d, dt, err := t.directFor(p); err != nil {
+		return nil, nil, err
+	} else if d != nil {
+		k := dt.argsKey(keyArgs)
+		if moved {
+			if err := d.remove(dt, k, old); err != nil {
+				return nil, nil, err
+			}
+			exists, err := d.insert(p, dt, 0, row)
+			if err == nil && exists {
+				err = fmt.Errorf("row of %s moved onto a row checked absent", p.ts.Name)
+			}
+			return newKey, old, err
+		}
+		var id int64
+		if p.bag {
+			id = keyArgs[0].(int64)
+		}
+		return newKey, old, d.replace(p, dt, id, k, old, row)
+	}
 	var st *genji.Statement
 	if moved {
 		st, err = t.stmt(&p.updateAll, func() string { return p.updateSQL(true) })
@@ -480,6 +518,11 @@ func (t *Txn) delete(ts TableSchema, key []byte) (old dataflow.Row, err error) {
 	if err := t.chargeWrite(p.deleteBytes(old), p.insertBytes(old)); err != nil {
 		return nil, err
 	}
+	if d, dt, err := t.directFor(p); err != nil {
+		return nil, err
+	} else if d != nil {
+		return old, d.remove(dt, dt.argsKey(keyArgs), old)
+	}
 	st, err := t.stmt(&p.del, func() string { return "DELETE FROM " + p.gname + p.keyCond })
 	if err != nil {
 		return nil, err
@@ -518,6 +561,11 @@ func (t *Txn) Get(ts TableSchema, key []byte) (row dataflow.Row, found bool, err
 
 // lookup finds the row with the given key values and decodes it into dst if dst is not nil.
 func (t *Txn) lookup(p *tablePlan, keyArgs []any, dst dataflow.Row) (bool, error) {
+	if d, dt, err := t.directFor(p); err != nil {
+		return false, err
+	} else if d != nil {
+		return d.get(p, dt.argsKey(keyArgs), dst)
+	}
 	st, err := t.stmt(&p.get, func() string {
 		return "SELECT " + p.selectList(false) + " FROM " + p.gname + p.keyCond
 	})
@@ -700,7 +748,7 @@ func (t *Txn) loadIndexes(p *tablePlan) error {
 		if !ok {
 			name = gidx
 		}
-		u := tableIndex{name: name, unique: info.Unique}
+		u := tableIndex{name: name, gname: gidx, unique: info.Unique}
 		for _, path := range info.Paths {
 			col := -1
 			for i, f := range p.fields {

@@ -30,7 +30,7 @@ import (
 // in a transaction that truncates a table or index before or after (truncates). It
 // restores a segment left by a crash when it opens, before Genji's catalog is read
 // (openGenji), restores the segment itself on Rollback (rollbackSpill), and then resets
-// Genji's, which Rollback leaves holding the keys it has seen (resetSpill).
+// Genji's, which Rollback leaves holding the keys it has seen (Store.Begin clears it).
 
 // The rollback segment's key range, namespace 3.
 var (
@@ -140,18 +140,4 @@ func (t *Txn) rollbackSpill() error {
 	}
 	_, err := restoreSpill(t.s.db.DB.DB)
 	return err
-}
-
-// resetSpill commits an empty transaction after a spilled one was rolled back: Genji clears
-// its rollback segment's memory of the keys it has seen only at a commit, and a later spill
-// would not record the old values of those keys.
-func (s *Store) resetSpill() error {
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		return fmt.Errorf("reset the rollback segment: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("reset the rollback segment: %w", err)
-	}
-	return nil
 }

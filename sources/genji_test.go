@@ -1167,7 +1167,7 @@ func TestAddColumns(t *testing.T) {
 // ones prepared, in their own transaction, and none planned over a catalog that has since
 // changed: an INSERT cached before a unique index existed must check it afterwards.
 func TestCachedStatementsFollowTheCatalog(t *testing.T) {
-	s := openMem(t)
+	s := openWithoutDirect(t) // a direct table's rows need no statement
 	if !s.stmts.ok {
 		t.Fatal("the layout of genji.Statement is not the expected one: statements are not cached (see genji_stmtcache.go)")
 	}

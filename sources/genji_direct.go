@@ -1,0 +1,465 @@
+package sources
+
+import (
+	"bytes"
+	"fmt"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/genjidb/genji"
+	"github.com/genjidb/genji/types"
+
+	"github.com/cdc-dev/cdc/dataflow"
+)
+
+// Rows below Genji's SQL. A write transaction writes, reads and checks the rows of a table
+// as Genji's own INSERT, UPDATE, DELETE and SELECT by key would, but without them: it
+// encodes the row's key and document with Genji's encoding functions and hands them to the
+// transaction's Genji batch session (the same Put and Delete that Genji's statements end in,
+// so its batch size limit and rollback segment stay in charge). Genji's statements parse
+// nothing here (they are prepared), but each one builds a stream of operators, converts its
+// arguments and reads its catalog, and an INSERT checks that the key is new with a Get that
+// reads every level of the LSM tree (this Pebble's Get consults no Bloom filter): at 1M
+// chat messages that check was 18 s of a 52 s load. Here the check is a prefix seek, which
+// the Bloom filters of the table store's sstables answer for most levels (genjiPebbleOptions).
+//
+// A table is written this way only when its Genji layout is the one createTableSQL makes
+// (checked against Genji's catalog: fields, types, no defaults or CHECK constraints, the
+// primary key) and it has no unique index (Genji's INSERT checks those; the store would
+// have to as well). Otherwise, and when the internals below do not match the Genji in go.mod
+// (checkDirectLayout at Open), the SQL path runs.
+
+//go:linkname genjiEncodeInt github.com/genjidb/genji/internal/encoding.EncodeInt
+func genjiEncodeInt(dst []byte, n int64) []byte
+
+//go:linkname genjiEncodeBlob github.com/genjidb/genji/internal/encoding.EncodeBlob
+func genjiEncodeBlob(dst []byte, x []byte) []byte
+
+//go:linkname genjiDecodeInt github.com/genjidb/genji/internal/encoding.DecodeInt
+func genjiDecodeInt(b []byte) (int64, int)
+
+//go:linkname genjiDecodeBlob github.com/genjidb/genji/internal/encoding.DecodeBlob
+func genjiDecodeBlob(b []byte) ([]byte, int)
+
+// Genji's value type bytes (internal/encoding/types.go).
+const (
+	genjiNull        = 0x05
+	genjiInt64       = 0x20
+	genjiUint64      = 0xC7
+	genjiIntSmallLow = 0x24 // 0x24 to 0xC3: small integers in the type byte
+)
+
+// genjiTxInternal is the layout of genji.Tx: its database and its internal transaction.
+type genjiTxInternal struct {
+	db unsafe.Pointer
+	tx unsafe.Pointer
+}
+
+// typedAs returns p as a pointer to the type Begin's transactions have, a type of Genji's
+// internal package this package cannot name: the type is inferred from the method value.
+func typedAs[T any](_ func(bool) (*T, error), p unsafe.Pointer) *T { return (*T)(p) }
+
+// assertAs returns v as the type NewBatchSession returns (inferred, as in typedAs).
+func assertAs[T any](_ func() T, v any) (T, bool) {
+	x, ok := v.(T)
+	return x, ok
+}
+
+// directTable is how rows of one table are written below Genji's SQL.
+type directTable struct {
+	ns      []byte // the table's key prefix: its Genji store namespace, encoded
+	indexes []directIndex
+}
+
+// directIndex is a non-unique index of a direct table: its key prefix and the columns of
+// its entries.
+type directIndex struct {
+	ns   []byte
+	cols []int
+}
+
+// direct is a writable transaction's state for direct rows: its Genji batch and the
+// iterator its existence checks and reads seek with.
+type direct struct {
+	put, del func(k []byte) error // put writes k with value val
+	val      []byte
+	batch    *pebble.Batch
+	it       *pebble.Iterator
+	// lenAfter and countAfter are the batch's size after the last direct write or iterator
+	// refresh; stale is set when a write saw the batch committed early (a spill, which resets
+	// it). A batch that differs from them was written by a Genji statement meanwhile.
+	lenAfter   int
+	countAfter uint32
+	stale      bool
+	resets     int // early commits seen (for tests)
+}
+
+// directSession returns the transaction's direct state, made on first use, or nil when
+// direct rows are off (read-only or staged transactions, or an unknown Genji layout).
+func (t *Txn) directSession() *direct {
+	if t.dir != nil || !t.writable || t.staged != nil || !t.s.directOK {
+		return t.dir
+	}
+	in := (*genjiTxInternal)(unsafe.Pointer(t.tx))
+	dtx := typedAs(t.s.db.DB.Begin, in.tx)
+	sess, ok := assertAs(t.s.db.DB.Store.NewBatchSession, dtx.Session)
+	if !ok || sess == nil || sess.Batch == nil {
+		return nil
+	}
+	d := &direct{batch: sess.Batch}
+	d.put = func(k []byte) error { return sess.Put(k, d.val) }
+	d.del = sess.Delete
+	t.dir = d
+	return d
+}
+
+// closeDirect releases the transaction's iterator; the transaction is ending.
+func (t *Txn) closeDirect() {
+	if t.dir != nil && t.dir.it != nil {
+		t.dir.it.Close()
+	}
+	t.dir = nil
+}
+
+// directIterOptions are the options of the iterator of direct rows: the Bloom filters of
+// the last level too (Pebble skips them by default, as a lookup there usually finds its key;
+// an insert's usually does not, and most of the table store is in that level).
+var directIterOptions = pebble.IterOptions{UseL6Filters: true}
+
+// seek positions the iterator at key k if it is present (in the batch or the database)
+// and reports whether it is. The iterator is made again when something other than a
+// direct write changed the batch since it was last brought up to date; after direct
+// writes alone, SetOptions refreshes its view of the batch.
+func (d *direct) seek(k []byte) (bool, error) {
+	if d.it == nil || d.stale || d.batch.Len() != d.lenAfter || d.batch.Count() != d.countAfter {
+		if d.it != nil {
+			if err := d.it.Close(); err != nil {
+				return false, err
+			}
+		}
+		d.it = d.batch.NewIter(&directIterOptions)
+		d.stale = false
+	} else {
+		d.it.SetOptions(&directIterOptions)
+	}
+	d.lenAfter, d.countAfter = d.batch.Len(), d.batch.Count()
+	found := d.it.SeekPrefixGE(k) && bytes.Equal(d.it.Key(), k)
+	return found, d.it.Error()
+}
+
+// write runs one direct write and records the batch's size after it.
+func (d *direct) write(fn func(k []byte) error, k, v []byte) error {
+	before := d.batch.Len()
+	d.val = v
+	err := fn(k)
+	d.val = nil
+	if d.batch.Len() <= before {
+		d.stale = true // committed early and reset: the iterator's view of the database is old
+		d.resets++
+	}
+	d.lenAfter, d.countAfter = d.batch.Len(), d.batch.Count()
+	return err
+}
+
+// directFor returns how t writes p's rows directly, or nil to use Genji's statements.
+func (t *Txn) directFor(p *tablePlan) (*direct, *directTable, error) {
+	d := t.directSession()
+	if d == nil {
+		return nil, nil, nil
+	}
+	if !p.directChecked {
+		if err := t.loadIndexes(p); err != nil {
+			return nil, nil, err
+		}
+		p.direct = t.directLayout(p)
+		p.directChecked = true
+	}
+	if p.direct == nil {
+		return nil, nil, nil
+	}
+	return d, p.direct, nil
+}
+
+// directLayout returns the direct layout of p's Genji table, or nil if it is not the one
+// createTableSQL makes or the table has a unique index.
+func (t *Txn) directLayout(p *tablePlan) *directTable {
+	cat := t.s.db.DB.Catalog
+	info, err := cat.GetTableInfo(p.gname)
+	if err != nil || info.ReadOnly || info.FieldConstraints.AllowExtraFields || info.DocidSequenceName != "" {
+		return nil
+	}
+	want := p.fields
+	if p.bag {
+		want = append([]string{rowidField}, p.fields...)
+	}
+	fcs := info.FieldConstraints.Ordered
+	if len(fcs) != len(want) {
+		return nil
+	}
+	for i, fc := range fcs {
+		kind := dataflow.KindInt
+		if p.bag {
+			if i > 0 {
+				kind = p.kinds[i-1]
+			}
+		} else {
+			kind = p.kinds[i]
+		}
+		typ := types.IntegerValue
+		if padded(kind) {
+			typ = types.BlobValue
+		}
+		if fc.Field != want[i] || fc.Type != typ || fc.DefaultValue != nil || fc.AnonymousType != nil {
+			return nil
+		}
+	}
+	var pkPaths []string
+	if p.bag {
+		pkPaths = []string{rowidField}
+	} else {
+		for _, i := range p.ts.PrimaryKey {
+			pkPaths = append(pkPaths, p.fields[i])
+		}
+	}
+	pks := 0
+	for _, tc := range info.TableConstraints {
+		if tc.Check != nil || tc.Unique || !tc.PrimaryKey || len(tc.Paths) != len(pkPaths) {
+			return nil
+		}
+		for j, path := range tc.Paths {
+			if len(path) != 1 || path[0].FieldName != pkPaths[j] {
+				return nil
+			}
+		}
+		pks++
+	}
+	if pks != 1 {
+		return nil
+	}
+	dt := &directTable{ns: genjiEncodeInt(nil, int64(info.StoreNamespace))}
+	for _, ix := range p.indexes {
+		if ix.unique {
+			return nil
+		}
+		iinfo, err := cat.GetIndexInfo(ix.gname)
+		if err != nil {
+			return nil
+		}
+		dt.indexes = append(dt.indexes, directIndex{ns: genjiEncodeInt(nil, int64(iinfo.StoreNamespace)), cols: ix.cols})
+	}
+	return dt
+}
+
+// appendGenjiValue appends the Genji encoding of a stored value (toGenji's result).
+func appendGenjiValue(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case int64:
+		return genjiEncodeInt(dst, x)
+	case []byte:
+		return genjiEncodeBlob(dst, x)
+	}
+	return append(dst, genjiNull)
+}
+
+// appendDatum appends the Genji encoding of a datum as the store keeps it.
+func appendDatum(dst []byte, d dataflow.Datum) []byte {
+	switch d.Kind() {
+	case dataflow.KindInt:
+		return genjiEncodeInt(dst, d.Int())
+	case dataflow.KindTime:
+		return genjiEncodeInt(dst, d.TimeMicros())
+	case dataflow.KindFloat:
+		return genjiEncodeInt(dst, floatToStored(d.Float()))
+	case dataflow.KindDecimal, dataflow.KindString, dataflow.KindBytes:
+		return genjiEncodeBlob(dst, encodePadded(d))
+	}
+	return append(dst, genjiNull)
+}
+
+// rowKey returns the Genji key of a row: the table's prefix and its primary key values (or
+// its row id).
+func (dt *directTable) rowKey(p *tablePlan, id int64, row dataflow.Row) []byte {
+	k := append(make([]byte, 0, 64), dt.ns...)
+	if p.bag {
+		return genjiEncodeInt(k, id)
+	}
+	for _, i := range p.ts.PrimaryKey {
+		k = appendDatum(k, row[i])
+	}
+	return k
+}
+
+// argsKey returns the Genji key of the row with primary key values args (keyArgs').
+func (dt *directTable) argsKey(args []any) []byte {
+	k := append(make([]byte, 0, 64), dt.ns...)
+	for _, a := range args {
+		k = appendGenjiValue(k, a)
+	}
+	return k
+}
+
+// document returns the Genji document of a row: its fields' values in order.
+func (dt *directTable) document(p *tablePlan, id int64, row dataflow.Row) []byte {
+	doc := make([]byte, 0, 16+len(row)*16)
+	if p.bag {
+		doc = genjiEncodeInt(doc, id)
+	}
+	for _, d := range row {
+		doc = appendDatum(doc, d)
+	}
+	return doc
+}
+
+// indexKey returns the key of a row's entry in an index: the index's prefix, the values of
+// its columns and the row's Genji key as a blob (Genji's Index.Set).
+func (ix *directIndex) indexKey(row dataflow.Row, rowKey []byte) []byte {
+	k := append(make([]byte, 0, 64+len(rowKey)), ix.ns...)
+	for _, c := range ix.cols {
+		k = appendDatum(k, row[c])
+	}
+	return genjiEncodeBlob(k, rowKey)
+}
+
+// decodeDocument decodes a Genji document of p's table into dst (skipping a row id).
+func decodeDocument(p *tablePlan, doc []byte, dst dataflow.Row) error {
+	if p.bag {
+		n, err := skipGenjiValue(doc)
+		if err != nil {
+			return err
+		}
+		doc = doc[n:]
+	}
+	for i, k := range p.kinds {
+		if len(doc) == 0 {
+			return fmt.Errorf("decode row of %s: short document", p.ts.Name)
+		}
+		switch b := doc[0]; {
+		case b == genjiNull:
+			dst[i] = dataflow.Null
+			doc = doc[1:]
+		case b == genjiBlob:
+			v, n := genjiDecodeBlob(doc)
+			if !padded(k) {
+				return fmt.Errorf("decode row of %s: stored blob for a %s column", p.ts.Name, k)
+			}
+			d, err := decodePadded(v, k)
+			if err != nil {
+				return err
+			}
+			dst[i], doc = d, doc[n:]
+		case b >= genjiInt64 && b <= genjiUint64:
+			x, n := genjiDecodeInt(doc)
+			switch k {
+			case dataflow.KindInt:
+				dst[i] = dataflow.NewInt(x)
+			case dataflow.KindTime:
+				dst[i] = dataflow.NewTimeMicros(x)
+			case dataflow.KindFloat:
+				dst[i] = dataflow.NewFloat(storedToFloat(x))
+			default:
+				return fmt.Errorf("decode row of %s: stored integer for a %s column", p.ts.Name, k)
+			}
+			doc = doc[n:]
+		default:
+			return fmt.Errorf("decode row of %s: unexpected value type %#x", p.ts.Name, b)
+		}
+	}
+	if len(doc) != 0 {
+		return fmt.Errorf("decode row of %s: %d bytes after the last field", p.ts.Name, len(doc))
+	}
+	return nil
+}
+
+// skipGenjiValue returns the length of the integer at the start of b.
+func skipGenjiValue(b []byte) (int, error) {
+	if len(b) == 0 || b[0] < genjiInt64 || b[0] > genjiUint64 {
+		return 0, fmt.Errorf("decode row: expected a row id")
+	}
+	_, n := genjiDecodeInt(b)
+	return n, nil
+}
+
+// directGet reads the row at Genji key k into dst (when not nil) and reports whether it is
+// there.
+func (d *direct) get(p *tablePlan, k []byte, dst dataflow.Row) (bool, error) {
+	found, err := d.seek(k)
+	if err != nil || !found || dst == nil {
+		return found, err
+	}
+	return true, decodeDocument(p, d.it.Value(), dst)
+}
+
+// directInsert writes a new row and its index entries; a row already at its key is
+// reported as exists, with nothing written.
+func (d *direct) insert(p *tablePlan, dt *directTable, id int64, row dataflow.Row) (exists bool, err error) {
+	k := dt.rowKey(p, id, row)
+	if exists, err = d.seek(k); err != nil || exists {
+		return exists, err
+	}
+	if err := d.write(d.put, k, dt.document(p, id, row)); err != nil {
+		return false, err
+	}
+	for i := range dt.indexes {
+		if err := d.write(d.put, dt.indexes[i].indexKey(row, k), genjiTombstone); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// directDelete deletes the row old at Genji key k and its index entries.
+func (d *direct) remove(dt *directTable, k []byte, old dataflow.Row) error {
+	if err := d.write(d.del, k, nil); err != nil {
+		return err
+	}
+	for i := range dt.indexes {
+		if err := d.write(d.del, dt.indexes[i].indexKey(old, k), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replace writes row over old at Genji key k (the key does not change) and moves the index
+// entries whose values changed.
+func (d *direct) replace(p *tablePlan, dt *directTable, id int64, k []byte, old, row dataflow.Row) error {
+	if err := d.write(d.put, k, dt.document(p, id, row)); err != nil {
+		return err
+	}
+	for i := range dt.indexes {
+		ix := &dt.indexes[i]
+		same := true
+		for _, c := range ix.cols {
+			same = same && identical(old[c], row[c])
+		}
+		if same {
+			continue
+		}
+		if err := d.write(d.del, ix.indexKey(old, k), nil); err != nil {
+			return err
+		}
+		if err := d.write(d.put, ix.indexKey(row, k), genjiTombstone); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// directRows is cleared by tests that compare the two paths.
+var directRows = true
+
+// checkDirectLayout reports whether tx, a write transaction of s, has the layout
+// directSession reads: the internal transaction is writable and of s's store, and its
+// session is a batch session with a batch.
+func checkDirectLayout(s *Store, tx *genji.Tx) bool {
+	in := (*genjiTxInternal)(unsafe.Pointer(tx))
+	if in.tx == nil || in.db != unsafe.Pointer(s.db) {
+		return false
+	}
+	dtx := typedAs(s.db.DB.Begin, in.tx)
+	if !dtx.Writable || dtx.Store != s.db.DB.Store {
+		return false
+	}
+	sess, ok := assertAs(s.db.DB.Store.NewBatchSession, dtx.Session)
+	return ok && sess != nil && sess.Batch != nil && sess.DB == s.db.DB.DB
+}
