@@ -311,6 +311,19 @@ func BenchmarkChatFeed(b *testing.B) {
 	})
 }
 
+// BenchmarkChatMove measures ../shared/peers' update: a message moved to another chat, by
+// key, with the feed view kept current.
+func BenchmarkChatMove(b *testing.B) {
+	eachVariant(b, func(b *testing.B, inMemory bool) {
+		f := chatFixture(b, inMemory)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			exec(b, f.s, fmt.Sprintf("UPDATE chat_message SET chat_message_chat_id = 'c%d' WHERE chat_message_id = 'm%d'", (i*37)%100, (i*7919)%f.rows))
+		}
+	})
+}
+
 func BenchmarkChatFeedRecompute(b *testing.B) {
 	f := chatFixture(b, false)
 	b.ReportAllocs()

@@ -167,22 +167,59 @@ func (t *Txn) directFor(p *tablePlan) (*direct, *directTable, error) {
 	if d == nil {
 		return nil, nil, nil
 	}
+	dt, err := t.layout(p)
+	if dt == nil {
+		return nil, nil, err
+	}
+	return d, dt, nil
+}
+
+// layout returns the direct layout of p's table, decided on first use; nil: Genji's
+// statements.
+func (t *Txn) layout(p *tablePlan) (*directTable, error) {
+	if !t.s.directOK {
+		return nil, nil
+	}
 	if !p.directChecked {
 		if err := t.loadIndexes(p); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		p.direct = t.directLayout(p)
 		p.directChecked = true
 	}
-	if p.direct == nil {
-		return nil, nil, nil
+	return p.direct, nil
+}
+
+// snapshotGet reads the row at Genji key k of a read-only transaction's snapshot (a staged
+// transaction's) into dst (when not nil) and reports whether it is there. ok is false when
+// the transaction's session is not the snapshot session expected (Genji's statements then
+// read). Each read has an iterator of its own: one kept across statements would pin the
+// sstables of its time for as long as the transaction stays open.
+func (t *Txn) snapshotGet(p *tablePlan, k []byte, dst dataflow.Row) (found, ok bool, err error) {
+	in := (*genjiTxInternal)(unsafe.Pointer(t.tx))
+	dtx := typedAs(t.s.db.DB.Begin, in.tx)
+	sess, isSnap := assertAs(t.s.db.DB.Store.NewSnapshotSession, dtx.Session)
+	if !isSnap || sess == nil || sess.Snapshot == nil {
+		return false, false, nil
 	}
-	return d, p.direct, nil
+	it := sess.Iterator(&directIterOptions)
+	defer it.Close()
+	if !it.SeekPrefixGE(k) || !bytes.Equal(it.Key(), k) {
+		return false, true, it.Error()
+	}
+	if dst == nil {
+		return true, true, nil
+	}
+	return true, true, decodeDocument(p, it.Value(), dst)
 }
 
 // directLayout returns the direct layout of p's Genji table, or nil if it is not the one
 // createTableSQL makes or the table has a unique index.
 func (t *Txn) directLayout(p *tablePlan) *directTable {
+	if !t.writable {
+		t.s.catMu.RLock()
+		defer t.s.catMu.RUnlock()
+	}
 	cat := t.s.db.DB.Catalog
 	info, err := cat.GetTableInfo(p.gname)
 	if err != nil || info.ReadOnly || info.FieldConstraints.AllowExtraFields || info.DocidSequenceName != "" {

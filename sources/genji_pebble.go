@@ -55,11 +55,13 @@ const genjiBloomBitsPerKey = 10
 
 // genjiPebbleOptions are the options the store opens Genji's Pebble with: Genji's comparer
 // with a Split (the whole key is the prefix: prefix seeks are point lookups), which Bloom
-// filters and SeekPrefixGE need, and filters at every level. Sstables written before have
+// filters and SeekPrefixGE need, and a Separator that is one (genji_separator.go); and
+// filters at every level. Sstables written before have
 // no filter and are read as before until compactions rewrite them.
 func genjiPebbleOptions(inMemory bool) *pebble.Options {
 	cmp := *genjiComparer
 	cmp.Split = func(a []byte) int { return len(a) }
+	cmp.Separator = safeSeparator // genji_separator.go
 	opts := &pebble.Options{Comparer: &cmp, Cache: pebble.NewCache(genjiCacheSize),
 		MemTableSize: genjiMemTableSize}
 	opts.Levels = make([]pebble.LevelOptions, 7)
@@ -87,6 +89,10 @@ func openGenjiPebble(path string) (*genji.DB, error) {
 	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("open genji's pebble store: %w", err)
+	}
+	if err := rewriteSeparators(pdb, dir); err != nil {
+		pdb.Close()
+		return nil, err
 	}
 	p, err := genjiDatabaseNew(pdb, unsafe.Pointer(&genjiDatabaseOptions{CatalogLoader: genjiLoadCatalog}))
 	if err != nil {

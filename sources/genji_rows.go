@@ -566,6 +566,15 @@ func (t *Txn) lookup(p *tablePlan, keyArgs []any, dst dataflow.Row) (bool, error
 	} else if d != nil {
 		return d.get(p, dt.argsKey(keyArgs), dst)
 	}
+	if !t.writable {
+		if dt, err := t.layout(p); err != nil {
+			return false, err
+		} else if dt != nil {
+			if found, ok, err := t.snapshotGet(p, dt.argsKey(keyArgs), dst); ok {
+				return found, err
+			}
+		}
+	}
 	st, err := t.stmt(&p.get, func() string {
 		return "SELECT " + p.selectList(false) + " FROM " + p.gname + p.keyCond
 	})
