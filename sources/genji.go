@@ -55,6 +55,10 @@ type Store struct {
 	// writer lock.
 	segmentDirty bool
 
+	// logPrefix is the key prefix of __cdc_log's rows, which AppendLog writes below Genji's
+	// SQL; nil: through its INSERT (genji_direct.go).
+	logPrefix []byte
+
 	// directOK: write transactions write rows below Genji's SQL (genji_direct.go); set at
 	// Open when the internals it uses match the Genji in go.mod.
 	directOK bool
@@ -160,6 +164,9 @@ func (s *Store) init() error {
 		return err
 	}
 	s.lastLSN = last
+	if s.directOK {
+		s.logPrefix = logLayout(s)
+	}
 	if namespaceCheck {
 		if err := checkNamespaces(tx); err != nil {
 			return err
@@ -422,6 +429,16 @@ func (t *Txn) AppendLog(tx *changelogpb.Transaction) error {
 				t.s.maxTxnBytes)
 		}
 		t.bytes += extra
+	}
+	if d := t.directSession(); d != nil && t.s.logPrefix != nil {
+		// The LSN is above every logged one: the key is new.
+		k := genjiEncodeInt(append(make([]byte, 0, len(t.s.logPrefix)+9), t.s.logPrefix...), int64(lsn))
+		doc := genjiEncodeBlob(genjiEncodeInt(make([]byte, 0, len(data)+20), int64(lsn)), data)
+		if err := d.write(d.put, k, doc); err != nil {
+			return fmt.Errorf("append log: LSN %d: %w", lsn, err)
+		}
+		t.lastLSN = lsn
+		return nil
 	}
 	if t.logStmt == nil {
 		if t.logStmt, err = t.prepare("INSERT INTO __cdc_log (lsn, data) VALUES (?, ?)"); err != nil {

@@ -500,3 +500,31 @@ func checkDirectLayout(s *Store, tx *genji.Tx) bool {
 	sess, ok := assertAs(s.db.DB.Store.NewBatchSession, dtx.Session)
 	return ok && sess != nil && sess.Batch != nil && sess.DB == s.db.DB.DB
 }
+
+// logLayout returns the key prefix of the change log's rows if its Genji table is the one
+// init creates (lsn INTEGER, data BLOB NOT NULL, primary key lsn, no index), else nil.
+func logLayout(s *Store) []byte {
+	cat := s.db.DB.Catalog
+	info, err := cat.GetTableInfo("__cdc_log")
+	if err != nil || info.ReadOnly || info.FieldConstraints.AllowExtraFields || len(cat.ListIndexes("__cdc_log")) != 0 {
+		return nil
+	}
+	fcs := info.FieldConstraints.Ordered
+	if len(fcs) != 2 || fcs[0].Field != "lsn" || fcs[0].Type != types.IntegerValue ||
+		fcs[1].Field != "data" || fcs[1].Type != types.BlobValue {
+		return nil
+	}
+	for _, fc := range fcs {
+		if fc.DefaultValue != nil || fc.AnonymousType != nil {
+			return nil
+		}
+	}
+	if len(info.TableConstraints) != 1 {
+		return nil
+	}
+	tc := info.TableConstraints[0]
+	if !tc.PrimaryKey || tc.Check != nil || len(tc.Paths) != 1 || len(tc.Paths[0]) != 1 || tc.Paths[0][0].FieldName != "lsn" {
+		return nil
+	}
+	return genjiEncodeInt(nil, int64(info.StoreNamespace))
+}
