@@ -27,7 +27,9 @@ import (
 // (checked against Genji's catalog: fields, types, no defaults or CHECK constraints, the
 // primary key) and it has no unique index (Genji's INSERT checks those; the store would
 // have to as well). Otherwise, and when the internals below do not match the Genji in go.mod
-// (checkDirectLayout at Open), the SQL path runs.
+// (checkDirectLayout at Open), the SQL path runs. Read-only and staged transactions read
+// such rows by key the same way, from their snapshot (snapshotGet), and AppendLog writes
+// the change log's records so (logLayout).
 
 //go:linkname genjiEncodeInt github.com/genjidb/genji/internal/encoding.EncodeInt
 func genjiEncodeInt(dst []byte, n int64) []byte
@@ -416,7 +418,7 @@ func skipGenjiValue(b []byte) (int, error) {
 	return n, nil
 }
 
-// directGet reads the row at Genji key k into dst (when not nil) and reports whether it is
+// get reads the row at Genji key k into dst (when not nil) and reports whether it is
 // there.
 func (d *direct) get(p *tablePlan, k []byte, dst dataflow.Row) (bool, error) {
 	found, err := d.seek(k)
@@ -426,7 +428,7 @@ func (d *direct) get(p *tablePlan, k []byte, dst dataflow.Row) (bool, error) {
 	return true, decodeDocument(p, d.it.Value(), dst)
 }
 
-// directInsert writes a new row and its index entries; a row already at its key is
+// insert writes a new row and its index entries; a row already at its key is
 // reported as exists, with nothing written.
 func (d *direct) insert(p *tablePlan, dt *directTable, id int64, row dataflow.Row) (exists bool, err error) {
 	k := dt.rowKey(p, id, row)
@@ -444,7 +446,7 @@ func (d *direct) insert(p *tablePlan, dt *directTable, id int64, row dataflow.Ro
 	return false, nil
 }
 
-// directDelete deletes the row old at Genji key k and its index entries.
+// remove deletes the row old at Genji key k and its index entries.
 func (d *direct) remove(dt *directTable, k []byte, old dataflow.Row) error {
 	if err := d.write(d.del, k, nil); err != nil {
 		return err

@@ -452,6 +452,9 @@ func (t *Txn) update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 			}
 			return newKey, old, err
 		}
+		if p.allKey {
+			return newKey, old, nil // every column is in the key, which did not change
+		}
 		var id int64
 		if p.bag {
 			id = keyArgs[0].(int64)
