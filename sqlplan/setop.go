@@ -269,16 +269,53 @@ func (p *Threshold) Children() []Plan { return []Plan{p.Input} }
 func (p *Threshold) Describe() string { return "Threshold" }
 
 // containsFold reports whether s contains the lower-case ASCII word w in any case, without
-// copying s: every statement is checked before it is parsed.
+// copying s: every statement is checked before it is parsed, so it looks only where w's
+// first letter is (strings.IndexByte, in either case, each position found once), and a bulk
+// INSERT's text is read at memory speed.
 func containsFold(s, w string) bool {
-	for i := 0; i+len(w) <= len(s); i++ {
-		j := 0
+	if w == "" {
+		return true
+	}
+	end := len(s) - len(w) + 1 // candidates start before end
+	if end <= 0 {
+		return false
+	}
+	lower, upper := w[0], w[0]&^0x20
+	nextL, nextU := -2, -2 // the next position of each case at or after i; -2: not searched
+	if lower == upper {
+		nextU = -1
+	}
+	for i := 0; i < end; {
+		if nextL != -1 && nextL < i {
+			nextL = indexFrom(s[:end], lower, i)
+		}
+		if nextU != -1 && nextU < i {
+			nextU = indexFrom(s[:end], upper, i)
+		}
+		switch {
+		case nextL < 0 && nextU < 0:
+			return false
+		case nextU < 0 || (nextL >= 0 && nextL < nextU):
+			i = nextL
+		default:
+			i = nextU
+		}
+		j := 1
 		for j < len(w) && s[i+j]|0x20 == w[j] {
 			j++
 		}
 		if j == len(w) {
 			return true
 		}
+		i++
 	}
 	return false
+}
+
+// indexFrom returns the index of the first c in s at or after from, or -1.
+func indexFrom(s string, c byte, from int) int {
+	if k := strings.IndexByte(s[from:], c); k >= 0 {
+		return from + k
+	}
+	return -1
 }
