@@ -434,7 +434,7 @@ func (t *Txn) AppendLog(tx *changelogpb.Transaction) error {
 		// The LSN is above every logged one: the key is new.
 		k := genjiEncodeInt(append(make([]byte, 0, len(t.s.logPrefix)+9), t.s.logPrefix...), int64(lsn))
 		doc := genjiEncodeBlob(genjiEncodeInt(make([]byte, 0, len(data)+20), int64(lsn)), data)
-		if err := d.write(d.put, k, doc); err != nil {
+		if err := d.set(k, doc); err != nil {
 			return fmt.Errorf("append log: LSN %d: %w", lsn, err)
 		}
 		t.lastLSN = lsn

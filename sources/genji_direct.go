@@ -45,10 +45,9 @@ func genjiDecodeBlob(b []byte) ([]byte, int)
 
 // Genji's value type bytes (internal/encoding/types.go).
 const (
-	genjiNull        = 0x05
-	genjiInt64       = 0x20
-	genjiUint64      = 0xC7
-	genjiIntSmallLow = 0x24 // 0x24 to 0xC3: small integers in the type byte
+	genjiNull   = 0x05
+	genjiInt64  = 0x20
+	genjiUint64 = 0xC7 // 0x20 to 0xC7: integers, the small ones in the type byte
 )
 
 // genjiTxInternal is the layout of genji.Tx: its database and its internal transaction.
@@ -57,11 +56,13 @@ type genjiTxInternal struct {
 	tx unsafe.Pointer
 }
 
-// typedAs returns p as a pointer to the type Begin's transactions have, a type of Genji's
-// internal package this package cannot name: the type is inferred from the method value.
-func typedAs[T any](_ func(bool) (*T, error), p unsafe.Pointer) *T { return (*T)(p) }
+// internalTx returns tx's internal transaction, typed as Begin's transactions are: a type of
+// Genji's internal package this package cannot name, inferred from the method value.
+func internalTx[T any](_ func(bool) (*T, error), tx *genji.Tx) *T {
+	return (*T)((*genjiTxInternal)(unsafe.Pointer(tx)).tx)
+}
 
-// assertAs returns v as the type NewBatchSession returns (inferred, as in typedAs).
+// assertAs returns v as the type fn returns (inferred, as in internalTx).
 func assertAs[T any](_ func() T, v any) (T, bool) {
 	x, ok := v.(T)
 	return x, ok
@@ -83,10 +84,10 @@ type directIndex struct {
 // direct is a writable transaction's state for direct rows: its Genji batch and the
 // iterator its existence checks and reads seek with.
 type direct struct {
-	put, del func(k []byte) error // put writes k with value val
-	val      []byte
-	batch    *pebble.Batch
-	it       *pebble.Iterator
+	put   func(k, v []byte) error // the batch session's Put and Delete
+	del   func(k []byte) error
+	batch *pebble.Batch
+	it    *pebble.Iterator
 	// lenAfter and countAfter are the batch's size after the last direct write or iterator
 	// refresh; stale is set when a write saw the batch committed early (a spill, which resets
 	// it). A batch that differs from them was written by a Genji statement meanwhile.
@@ -102,15 +103,13 @@ func (t *Txn) directSession() *direct {
 	if t.dir != nil || !t.writable || t.staged != nil || !t.s.directOK {
 		return t.dir
 	}
-	in := (*genjiTxInternal)(unsafe.Pointer(t.tx))
-	dtx := typedAs(t.s.db.DB.Begin, in.tx)
+	dtx := internalTx(t.s.db.DB.Begin, t.tx)
 	sess, ok := assertAs(t.s.db.DB.Store.NewBatchSession, dtx.Session)
 	if !ok || sess == nil || sess.Batch == nil {
 		return nil
 	}
 	d := &direct{batch: sess.Batch}
-	d.put = func(k []byte) error { return sess.Put(k, d.val) }
-	d.del = sess.Delete
+	d.put, d.del = sess.Put, sess.Delete
 	t.dir = d
 	return d
 }
@@ -149,18 +148,29 @@ func (d *direct) seek(k []byte) (bool, error) {
 	return found, d.it.Error()
 }
 
-// write runs one direct write and records the batch's size after it.
-func (d *direct) write(fn func(k []byte) error, k, v []byte) error {
+// set writes v at k.
+func (d *direct) set(k, v []byte) error {
 	before := d.batch.Len()
-	d.val = v
-	err := fn(k)
-	d.val = nil
+	err := d.put(k, v)
+	d.wrote(before)
+	return err
+}
+
+// delete deletes k.
+func (d *direct) delete(k []byte) error {
+	before := d.batch.Len()
+	err := d.del(k)
+	d.wrote(before)
+	return err
+}
+
+// wrote records the batch's size after a direct write; before is its size before it.
+func (d *direct) wrote(before int) {
 	if d.batch.Len() <= before {
 		d.stale = true // committed early and reset: the iterator's view of the database is old
 		d.resets++
 	}
 	d.lenAfter, d.countAfter = d.batch.Len(), d.batch.Count()
-	return err
 }
 
 // directFor returns how t writes p's rows directly, or nil to use Genji's statements.
@@ -198,8 +208,7 @@ func (t *Txn) layout(p *tablePlan) (*directTable, error) {
 // read). Each read has an iterator of its own: one kept across statements would pin the
 // sstables of its time for as long as the transaction stays open.
 func (t *Txn) snapshotGet(p *tablePlan, k []byte, dst dataflow.Row) (found, ok bool, err error) {
-	in := (*genjiTxInternal)(unsafe.Pointer(t.tx))
-	dtx := typedAs(t.s.db.DB.Begin, in.tx)
+	dtx := internalTx(t.s.db.DB.Begin, t.tx)
 	sess, isSnap := assertAs(t.s.db.DB.Store.NewSnapshotSession, dtx.Session)
 	if !isSnap || sess == nil || sess.Snapshot == nil {
 		return false, false, nil
@@ -275,7 +284,7 @@ func (t *Txn) directLayout(p *tablePlan) *directTable {
 	if pks != 1 {
 		return nil
 	}
-	dt := &directTable{ns: genjiEncodeInt(nil, int64(info.StoreNamespace))}
+	dt := &directTable{ns: namespacePrefix(int64(info.StoreNamespace))}
 	for _, ix := range p.indexes {
 		if ix.unique {
 			return nil
@@ -284,7 +293,7 @@ func (t *Txn) directLayout(p *tablePlan) *directTable {
 		if err != nil {
 			return nil
 		}
-		dt.indexes = append(dt.indexes, directIndex{ns: genjiEncodeInt(nil, int64(iinfo.StoreNamespace)), cols: ix.cols})
+		dt.indexes = append(dt.indexes, directIndex{ns: namespacePrefix(int64(iinfo.StoreNamespace)), cols: ix.cols})
 	}
 	return dt
 }
@@ -435,11 +444,11 @@ func (d *direct) insert(p *tablePlan, dt *directTable, id int64, row dataflow.Ro
 	if exists, err = d.seek(k); err != nil || exists {
 		return exists, err
 	}
-	if err := d.write(d.put, k, dt.document(p, id, row)); err != nil {
+	if err := d.set(k, dt.document(p, id, row)); err != nil {
 		return false, err
 	}
 	for i := range dt.indexes {
-		if err := d.write(d.put, dt.indexes[i].indexKey(row, k), genjiTombstone); err != nil {
+		if err := d.set(dt.indexes[i].indexKey(row, k), genjiTombstone); err != nil {
 			return false, err
 		}
 	}
@@ -448,11 +457,11 @@ func (d *direct) insert(p *tablePlan, dt *directTable, id int64, row dataflow.Ro
 
 // remove deletes the row old at Genji key k and its index entries.
 func (d *direct) remove(dt *directTable, k []byte, old dataflow.Row) error {
-	if err := d.write(d.del, k, nil); err != nil {
+	if err := d.delete(k); err != nil {
 		return err
 	}
 	for i := range dt.indexes {
-		if err := d.write(d.del, dt.indexes[i].indexKey(old, k), nil); err != nil {
+		if err := d.delete(dt.indexes[i].indexKey(old, k)); err != nil {
 			return err
 		}
 	}
@@ -462,7 +471,7 @@ func (d *direct) remove(dt *directTable, k []byte, old dataflow.Row) error {
 // replace writes row over old at Genji key k (the key does not change) and moves the index
 // entries whose values changed.
 func (d *direct) replace(p *tablePlan, dt *directTable, id int64, k []byte, old, row dataflow.Row) error {
-	if err := d.write(d.put, k, dt.document(p, id, row)); err != nil {
+	if err := d.set(k, dt.document(p, id, row)); err != nil {
 		return err
 	}
 	for i := range dt.indexes {
@@ -474,10 +483,10 @@ func (d *direct) replace(p *tablePlan, dt *directTable, id int64, k []byte, old,
 		if same {
 			continue
 		}
-		if err := d.write(d.del, ix.indexKey(old, k), nil); err != nil {
+		if err := d.delete(ix.indexKey(old, k)); err != nil {
 			return err
 		}
-		if err := d.write(d.put, ix.indexKey(row, k), genjiTombstone); err != nil {
+		if err := d.set(ix.indexKey(row, k), genjiTombstone); err != nil {
 			return err
 		}
 	}
@@ -495,7 +504,7 @@ func checkDirectLayout(s *Store, tx *genji.Tx) bool {
 	if in.tx == nil || in.db != unsafe.Pointer(s.db) {
 		return false
 	}
-	dtx := typedAs(s.db.DB.Begin, in.tx)
+	dtx := internalTx(s.db.DB.Begin, tx)
 	if !dtx.Writable || dtx.Store != s.db.DB.Store {
 		return false
 	}
@@ -528,5 +537,5 @@ func logLayout(s *Store) []byte {
 	if !tc.PrimaryKey || tc.Check != nil || len(tc.Paths) != 1 || len(tc.Paths[0]) != 1 || tc.Paths[0][0].FieldName != "lsn" {
 		return nil
 	}
-	return genjiEncodeInt(nil, int64(info.StoreNamespace))
+	return namespacePrefix(int64(info.StoreNamespace))
 }
