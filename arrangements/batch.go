@@ -55,7 +55,26 @@ type pendingUnique struct {
 	rows []uniqueRow
 }
 
+// outcome is what the batch does to the key: add is the row it then holds (nil if none),
+// and retracted says whether its current row is retracted. Neither: the updates summed to
+// nothing. More than one row added is the error writeUnique reports.
+func (p *pendingUnique) outcome() (add *uniqueRow, retracted bool) {
+	for i := range p.rows {
+		switch r := &p.rows[i]; {
+		case r.diff > 0:
+			if add != nil {
+				return nil, false
+			}
+			add = r
+		case r.diff < 0:
+			retracted = true
+		}
+	}
+	return add, retracted
+}
+
 type uniqueRow struct {
+	row  dataflow.Row
 	enc  []byte // AppendRowKey(row)
 	diff dataflow.Diff
 }
@@ -78,24 +97,16 @@ func (b *Batch) stageUnique(a *Arrangement, k []byte, u dataflow.KeyedUpdate) {
 			return
 		}
 	}
-	p.rows = append(p.rows, uniqueRow{enc: enc, diff: u.Diff})
+	p.rows = append(p.rows, uniqueRow{row: u.Row, enc: enc, diff: u.Diff})
 }
 
 // writeUnique stages in pb the outcome of a key's updates: its one added row replaces the
 // stored one, or its retraction deletes the key. The contract of UniqueArrangement (the
 // retracted row is the stored one) saves reading the stored row.
 func (b *Batch) writeUnique(pb *pebble.Batch, k string, p *pendingUnique) error {
-	var add *uniqueRow
-	retracted := false
-	for i := range p.rows {
-		switch r := &p.rows[i]; {
-		case r.diff > 0 && add != nil:
-			return fmt.Errorf("arrangements: %s: two rows staged for one key of a unique arrangement", p.arr.name)
-		case r.diff > 0:
-			add = r
-		case r.diff < 0:
-			retracted = true
-		}
+	add, retracted := p.outcome()
+	if add == nil && !retracted && slices.ContainsFunc(p.rows, func(r uniqueRow) bool { return r.diff > 0 }) {
+		return fmt.Errorf("arrangements: %s: two rows staged for one key of a unique arrangement", p.arr.name)
 	}
 	switch {
 	case add != nil:
@@ -121,12 +132,17 @@ func (s *Store) NewBatch() *Batch {
 // Arrangement returns a view of the store's arrangement name whose Apply stages changes in
 // b; its reads see the committed state, like Store.Arrangement.
 func (b *Batch) Arrangement(name string) dataflow.Arrangement {
-	return batchArrangement{Arrangement: b.s.arrangement(name, false), b: b}
+	return batchArrangement{Arrangement: b.s.multisetArrangement(name), b: b}
 }
 
 // UniqueArrangement is Arrangement for Store.UniqueArrangement's layout.
 func (b *Batch) UniqueArrangement(name string) dataflow.Arrangement {
 	return batchArrangement{Arrangement: b.s.arrangement(name, true), b: b}
+}
+
+// SetArrangement is Arrangement for Store.SetArrangement's.
+func (b *Batch) SetArrangement(name string) dataflow.Arrangement {
+	return batchArrangement{Arrangement: b.s.setArrangement(name), b: b}
 }
 
 type batchArrangement struct {
@@ -210,13 +226,16 @@ func (b *Batch) Commit(sync bool) (err error) {
 			return err
 		}
 	}
-	// A rising entry's diff is a merge operand; a falling one needs its count (below).
+	// A rising entry's diff is a merge operand; a falling one needs its count (below),
+	// unless its arrangement is a set: its count is 1, and the entry goes.
 	var falling []string
 	pending := func(k string, p *pendingEntry) error {
 		switch {
 		case p.diff > 0:
 			b.buf = appendValue(b.buf[:0], p.diff, p.keyLen)
 			return pb.Merge([]byte(k), b.buf, nil)
+		case p.diff < 0 && p.arr.set.Load():
+			return pb.Delete([]byte(k), nil)
 		case p.diff < 0:
 			falling = append(falling, k)
 		}
@@ -328,7 +347,15 @@ func (b *Batch) forgetCommitted() {
 		p.arr.cache.forget(k[len(p.arr.prefix):]) // key || row: a read may name a prefix of either
 	}
 	for k, p := range b.unique {
-		p.arr.cache.forget(k[len(p.arr.prefix):])
+		// The key's committed content is known (writeUnique): a key the cache holds is
+		// replaced rather than read again, so a reduce's hot groups stay in memory.
+		switch add, retracted := p.outcome(); {
+		case add != nil:
+			p.arr.cache.replace(k[len(p.arr.prefix):], []dataflow.Row{add.row}, []dataflow.Diff{add.diff})
+		case retracted:
+			p.arr.cache.replace(k[len(p.arr.prefix):], nil, nil)
+		default: // the updates cancelled out: nothing was written
+		}
 	}
 }
 

@@ -115,6 +115,19 @@ func (c *readCache) forget(entry string) {
 	}
 }
 
+// replace is forget(key) for a key whose content after a commit is known to be rows: if
+// the cache held the key, it now holds rows (none: the key is gone); a key it did not hold
+// stays out, so that writes alone never fill the cache.
+func (c *readCache) replace(key string, rows []dataflow.Row, counts []dataflow.Diff) {
+	c.mu.Lock()
+	_, held := c.rows[key]
+	c.mu.Unlock()
+	c.forget(key)
+	if held {
+		c.remember([]byte(key), rows, counts, false)
+	}
+}
+
 // reset forgets everything (the arrangement was deleted).
 func (c *readCache) reset() {
 	c.mu.Lock()

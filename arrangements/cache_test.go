@@ -79,13 +79,18 @@ func TestReadCache(t *testing.T) {
 	if got := get(k(3)); len(got) != maxCachedRows+1 || cached(k(3)) {
 		t.Fatalf("read of a large key: %d rows, cached %v", len(got), cached(k(3)))
 	}
-	apply(dataflow.KeyedUpdate{Key: k(4), Row: row(4), Diff: 1})
+	apply(dataflow.KeyedUpdate{Key: k(4), Row: row(4), Diff: 1}, dataflow.KeyedUpdate{Key: k(4), Row: row(5), Diff: 1})
 	if collectGet(t, a, k(4), false, 1); cached(k(4)) {
 		t.Fatal("a read stopped early was remembered")
 	}
-	// The store counts the rows every cache holds: under key 1 (two), (1, 10) and 2.
-	if n := s.cachedRows.Load(); n != 4 {
-		t.Fatalf("the store counts %d cached rows, want 4", n)
+	// A read stopped at the key's last row found all of it.
+	apply(dataflow.KeyedUpdate{Key: k(5), Row: row(5), Diff: 1})
+	if got := collectGet(t, a, k(5), false, 1); len(got) != 1 || !cached(k(5)) {
+		t.Fatalf("a read stopped at the key's one row: %v, cached %v", got, cached(k(5)))
+	}
+	// The store counts the rows every cache holds: under key 1 (two), (1, 10), 2 and 5.
+	if n := s.cachedRows.Load(); n != 5 {
+		t.Fatalf("the store counts %d cached rows, want 5", n)
 	}
 	// Deleting the arrangement forgets everything.
 	b := s.NewBatch()
@@ -124,5 +129,66 @@ func TestReadCacheBound(t *testing.T) {
 	a.cache.mu.Unlock()
 	if keys != maxCachedKeys || s.cachedRows.Load() != int64(keys) {
 		t.Fatalf("after %d reads the cache holds %d keys and the store counts %d rows; want %d of each", n, keys, s.cachedRows.Load(), maxCachedKeys)
+	}
+}
+
+// TestUniqueWriteThrough checks that a commit replacing the row of a unique arrangement's
+// key that a read remembered leaves the new row in the cache (the next read is answered
+// from memory, with the new row), that a removed key is remembered as empty, that updates
+// which cancel out change nothing, and that a key no read remembered stays out.
+func TestUniqueWriteThrough(t *testing.T) {
+	s := memStore(t)
+	key := func(v int64) []byte { return dataflow.AppendKey(nil, dataflow.NewInt(v)) }
+	row := func(v int64) dataflow.Row { return dataflow.Row{dataflow.NewInt(v)} }
+	a := s.UniqueArrangement("acc").(*Arrangement)
+	cur := map[string]dataflow.Row{}
+	uniqueApply(t, s, "acc", cur, map[string]dataflow.Row{string(key(1)): row(10), string(key(2)): row(20)})
+	// A reduce reads its accumulator row and stops: that is the key's whole content.
+	if got := collectGet(t, a, key(1), false, 1); len(got) != 1 {
+		t.Fatalf("read of key 1: %v", got)
+	}
+	cachedRow := func(k []byte) (string, bool) {
+		r, ok := a.cache.lookup(k)
+		if !ok || len(r.rows) == 0 {
+			return "", ok
+		}
+		return r.rows[0].String(), ok
+	}
+	if _, ok := cachedRow(key(1)); !ok {
+		t.Fatal("a read of a unique key's one row was not remembered")
+	}
+	uniqueApply(t, s, "acc", cur, map[string]dataflow.Row{string(key(1)): row(11), string(key(2)): row(21)})
+	if r, ok := cachedRow(key(1)); !ok || r != row(11).String() {
+		t.Fatalf("after the commit key 1 is cached %v as %q, want %q", ok, r, row(11).String())
+	}
+	if _, ok := cachedRow(key(2)); ok {
+		t.Fatal("a key no read remembered was put in the cache by a write")
+	}
+	// Answered from memory: gone from Pebble behind the cache's back, still found.
+	if err := s.db.DeleteRange(a.prefix, bytesPrefixEnd(a.prefix), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := collectGet(t, a, key(1), false, 0); len(got) != 1 || got[0].text != row(11).String() {
+		t.Fatalf("cached read of key 1: %v", got)
+	}
+	uniqueApply(t, s, "acc", cur, map[string]dataflow.Row{string(key(1)): row(12)})
+	// Retracting and adding the same row cancels out: the key keeps its row.
+	b := s.NewBatch()
+	ua := b.UniqueArrangement("acc")
+	if err := ua.Apply([]dataflow.KeyedUpdate{{Key: key(1), Row: row(12), Diff: -1}, {Key: key(1), Row: row(12), Diff: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := cachedRow(key(1)); !ok || r != row(12).String() {
+		t.Fatalf("after updates that cancel out, key 1 is cached %v as %q", ok, r)
+	}
+	uniqueApply(t, s, "acc", cur, map[string]dataflow.Row{string(key(1)): nil})
+	if r, ok := a.cache.lookup(key(1)); !ok || len(r.rows) != 0 {
+		t.Fatalf("a removed key is cached %v with %d rows, want cached and empty", ok, len(r.rows))
+	}
+	if got := collectGet(t, a, key(1), false, 0); len(got) != 0 {
+		t.Fatalf("read of a removed key: %v", got)
 	}
 }

@@ -148,7 +148,14 @@ func (s *Store) Flush() error { return s.db.LogData(nil, pebble.Sync) }
 // (without fsync); an engine applying one epoch should use NewBatch and Batch.Arrangement
 // instead so that every arrangement's changes commit atomically. The result is an
 // *Arrangement.
-func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrangement(name, false) }
+func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.multisetArrangement(name) }
+
+// multisetArrangement is the arrangement name, no longer taken for a set (SetArrangement).
+func (s *Store) multisetArrangement(name string) *Arrangement {
+	a := s.arrangement(name, false)
+	a.set.Store(false)
+	return a
+}
 
 // UniqueArrangement is Arrangement for an arrangement with at most one row per key, laid
 // out for it (see the key layout). Its updates of a key within one batch must retract the
@@ -158,6 +165,24 @@ func (s *Store) Arrangement(name string) dataflow.Arrangement { return s.arrange
 // it.
 func (s *Store) UniqueArrangement(name string) dataflow.Arrangement {
 	return s.arrangement(name, true)
+}
+
+// SetArrangement is Arrangement for an arrangement whose entries are a set: no (key, row)
+// is ever there twice, so a retraction deletes its entry without reading its count. The
+// caller vouches for it (a table's rows with their primary key, a GROUP BY's output); an
+// entry retracted twice, or one that was never added, would be lost or ignored instead of
+// counted. A name asked for as a multiset too is one.
+func (s *Store) SetArrangement(name string) dataflow.Arrangement { return s.setArrangement(name) }
+
+func (s *Store) setArrangement(name string) *Arrangement {
+	s.mu.Lock()
+	_, known := s.arrs[name]
+	s.mu.Unlock()
+	a := s.arrangement(name, false)
+	if !known {
+		a.set.Store(true)
+	}
+	return a
 }
 
 func (s *Store) arrangement(name string, unique bool) *Arrangement {
@@ -206,8 +231,10 @@ type Arrangement struct {
 	name   string
 	prefix []byte
 	unique bool // one row per key, kept in the value
-	cache  readCache
-	bulk   *Bulk // holds its entries until it is read or the build ends; nil: none
+	// set says the entries are a set (SetArrangement): retractions delete without reading.
+	set   atomic.Bool
+	cache readCache
+	bulk  *Bulk // holds its entries until it is read or the build ends; nil: none
 }
 
 var _ dataflow.Arrangement = (*Arrangement)(nil)
@@ -243,8 +270,13 @@ func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, datafl
 	}
 	var rows []dataflow.Row
 	var counts []dataflow.Diff
-	complete, small := true, true
+	complete, small, stopped := true, true, false
 	err := a.iterate(key, reverse, func(k, v []byte) (bool, error) {
+		if stopped {
+			// fn stopped before this entry: the read is not the key's whole content.
+			complete = false
+			return false, nil
+		}
 		_, row, count, err := a.decodeEntry(k, v)
 		if err != nil {
 			return false, err
@@ -252,9 +284,13 @@ func (a *Arrangement) get(key []byte, reverse bool, fn func(dataflow.Row, datafl
 		if small = small && len(rows) < maxCachedRows; small {
 			rows, counts = append(rows, row), append(counts, count)
 		}
-		more := fn(row, count)
-		complete = complete && more
-		return more, nil
+		if !fn(row, count) {
+			// A read that stops at the key's last row (a reduce reads its one accumulator
+			// row so) found all of it: one step more tells, if it is worth remembering.
+			stopped = true
+			return small, nil
+		}
+		return true, nil
 	})
 	if err == nil && complete && small {
 		a.cache.remember(key, rows, counts, reverse)

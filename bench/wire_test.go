@@ -33,23 +33,7 @@ func wireFeed(b *testing.B, subs int) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(e, server.Config{Addr: "127.0.0.1:0", Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	serveCtx, stopServe := context.WithCancel(ctx)
-	defer stopServe()
-	go srv.Serve(serveCtx)
-
-	cfg := mysql.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User, cfg.InterpolateParams = "tcp", srv.Addr(), "root", true
-	connector, err := mysql.NewConnector(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db := sql.OpenDB(connector)
-	defer db.Close()
+	db := serveWire(ctx, b, e)
 	db.SetMaxOpenConns(subs + 4)
 	for _, q := range []string{
 		`CREATE TABLE user (user_id CHAR(32), user_login VARCHAR(255), user_password CHAR(64), user_email VARCHAR(400), PRIMARY KEY (user_id))`,
@@ -111,4 +95,23 @@ func wireFeed(b *testing.B, subs int) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	cancel()
+}
+
+// serveWire serves e over the MySQL protocol on a loopback port until ctx ends and returns
+// a go-sql-driver client of it (parameters interpolated, as ../shared/peers sends them).
+func serveWire(ctx context.Context, b *testing.B, e *engine.Engine) *sql.DB {
+	srv, err := server.New(e, server.Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go srv.Serve(ctx)
+	cfg := mysql.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.InterpolateParams = "tcp", srv.Addr(), "root", true
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	b.Cleanup(func() { db.Close() })
+	return db
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,7 +48,11 @@ func (c catalog) Relation(name string) (*sqlplan.Relation, error) {
 		for i, col := range t.schema.Columns {
 			cols[i] = sqlplan.ColumnInfo{Name: col.Name, Kind: col.Kind, SQLType: col.SQLType}
 		}
-		return &sqlplan.Relation{Name: t.schema.Name, Columns: cols, Source: tableSource(key)}, nil
+		var pk []int
+		if len(t.schema.PrimaryKey) > 0 {
+			pk = slices.Clone(t.schema.PrimaryKey)
+		}
+		return &sqlplan.Relation{Name: t.schema.Name, Columns: cols, Source: tableSource(key), Key: pk}, nil
 	}
 	if v, ok := c.e.views[key]; ok {
 		return &sqlplan.Relation{Name: v.name, Columns: v.query.Columns(), Source: viewSource(key), Order: sqlplan.VisibleOrder(v.query)}, nil

@@ -188,8 +188,11 @@ func (st *viewState) arrangementIn(b *arrangements.Batch, name string, kind sqlp
 	if b == nil {
 		b = st.batch
 	}
-	if kind == sqlplan.Unique {
+	switch {
+	case kind.Use() == sqlplan.Unique:
 		return b.UniqueArrangement(name)
+	case kind.IsDistinct():
+		return b.SetArrangement(name)
 	}
 	return b.Arrangement(name)
 }

@@ -61,7 +61,7 @@ func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string, 
 	prefix := arrangementPrefix(v.id, v.name)
 	var names []string
 	g, err := sqlplan.Lower(plan, func(id string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
-		if kind != sqlplan.Shared {
+		if kind.Use() != sqlplan.Shared {
 			names = append(names, prefix+id)
 			v.owned = append(v.owned, prefix+id)
 			return own(prefix+id, kind)
@@ -83,7 +83,11 @@ func (e *Engine) lowerRunning(v *view, plan sqlplan.Plan, own func(name string, 
 	}
 	v.graph = g
 	v.owned = append(v.owned, prefix+"contents")
-	v.contents = own(prefix+"contents", sqlplan.Private)
+	contents := sqlplan.Private
+	if sqlplan.DistinctRows(plan) {
+		contents |= sqlplan.SetOf // a retracted row is deleted without reading its count
+	}
+	v.contents = own(prefix+"contents", contents)
 	for _, src := range sqlplan.Sources(plan) {
 		v.sources[src] = true
 	}
@@ -146,7 +150,7 @@ func (e *Engine) buildView(ctx context.Context, id uint64, name, sql string, q *
 	prefix := arrangementPrefix(id, name)
 	var temps []string
 	hydrating, err := sqlplan.Lower(plan, func(id string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
-		if kind != sqlplan.Shared {
+		if kind.Use() != sqlplan.Shared {
 			return fresh[prefix+id]
 		}
 		if a, ok := fresh[id]; ok {

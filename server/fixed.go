@@ -64,6 +64,9 @@ func onOff(b bool) string {
 // DATABASE(), USER() and VERSION() (the mariadb client's status command sends
 // SELECT DATABASE(), USER() LIMIT 1).
 func fixedAnswer(query string, sess session) (*sqltypes.Result, bool) {
+	if !mayBeFixed(query) {
+		return nil, false
+	}
 	q := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(query), ";"))
 	norm := strings.ToLower(strings.Join(strings.Fields(q), " "))
 	switch norm {
@@ -71,6 +74,14 @@ func fixedAnswer(query string, sess session) (*sqltypes.Result, bool) {
 		return oneRow([]string{"Database"}, []string{databaseName}), true
 	}
 	return selectFixed(q, norm, sess)
+}
+
+// mayBeFixed reports whether query starts with SHOW or SELECT (case-insensitively), the
+// only statements fixedAnswer answers: any other is passed on without normalizing its text,
+// which for a large INSERT costs more than answering it.
+func mayBeFixed(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) >= 4 && strings.EqualFold(q[:4], "show") || len(q) >= 6 && strings.EqualFold(q[:6], "select")
 }
 
 // selectFixed answers SELECT item [, item ...] [LIMIT 1] when every item is a known

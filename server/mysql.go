@@ -85,7 +85,7 @@ func New(e *engine.Engine, cfg Config) (*Server, error) {
 	h := newHandler(e, env, log)
 	// No read or write timeouts: vitess would wrap each connection, and the handler clears
 	// the handshake deadline on the connection GetRawConn returns.
-	l, err := mysql.NewFromListener(ln, newAuth(cfg.User, cfg.Password, cfg.Metrics.authFailed), h, 0, 0, false, false, 0, 0, false)
+	l, err := mysql.NewFromListener(ln, newAuth(cfg.User, cfg.Password, cfg.Metrics.authFailed), h, 0, 0, false, false, 0, mysql.DefaultFlushDelay, false)
 	if err != nil {
 		h.cancel()
 		_ = ln.Close()

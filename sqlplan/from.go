@@ -466,7 +466,7 @@ func (p *planner) planTableExpr(t *sqlparser.AliasedTableExpr, outer *scope) (fr
 			it.plan, it.cols = ViewPlan(q)
 			it.order = VisibleOrder(q)
 		} else {
-			it.plan = &Scan{Source: rel.Source, Label: rel.Name, Cols: rel.Columns}
+			it.plan = &Scan{Source: rel.Source, Label: rel.Name, Cols: rel.Columns, Key: rel.Key}
 			it.cols = rel.Columns
 			it.order = rel.Order
 			it.rows, it.sized = rel.Rows, true

@@ -23,7 +23,26 @@ const (
 	// whose updates of a key within an epoch retract the key's current row (if any) and add
 	// at most one new one: a reduce's accumulators, replaced at every change of their group.
 	Unique
+
+	// SetOf, or-ed into Private or Shared, says that the arrangement's entries are a set:
+	// no (key, row) is ever there twice (keys.go), so a store may delete a retracted entry
+	// without reading its count.
+	SetOf ArrangementKind = 1 << 7
 )
+
+// Use is the kind without SetOf: Private, Shared or Unique.
+func (k ArrangementKind) Use() ArrangementKind { return k &^ SetOf }
+
+// IsDistinct reports whether the arrangement's entries are a set.
+func (k ArrangementKind) IsDistinct() bool { return k&SetOf != 0 }
+
+// distinctIf is SetOf when set holds, else 0.
+func distinctIf(set bool) ArrangementKind {
+	if set {
+		return SetOf
+	}
+	return 0
+}
 
 // Lower builds the dataflow graph of a plan. A plan node reachable along several paths is
 // lowered once, so the graph is a DAG that computes every subplan once per epoch.
@@ -42,6 +61,7 @@ type lowerer struct {
 	need    map[Plan][]bool // the output columns of each node the plan reads
 	parents map[Plan]int    // how many plan nodes read each node
 	private int
+	keyMemo map[Plan][][]int // keys (keys.go)
 }
 
 // parentCounts counts, for every node of the plan, the nodes that read it.
@@ -59,8 +79,13 @@ func parentCounts(root Plan) map[Plan]int {
 func (l *lowerer) kept(p Plan) []int { return keptColumns(l.need[p]) }
 
 func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
+	return l.privateArrangementOf(kind, false)
+}
+
+// privateArrangementOf is privateArrangement for entries that are a set when set holds.
+func (l *lowerer) privateArrangementOf(kind string, set bool) dataflow.Arrangement {
 	l.private++
-	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), Private)
+	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), Private|distinctIf(set))
 }
 
 // uniqueArrangement is privateArrangement for an operator that keeps one row per key.
@@ -72,13 +97,15 @@ func (l *lowerer) uniqueArrangement(kind string) dataflow.Arrangement {
 // arrangementFor returns the arrangement of a join input: shared when the input is a plain
 // scan of a source (among the plans that keep the same columns of it), private otherwise.
 func (l *lowerer) arrangementFor(p Plan, key []int) dataflow.Arrangement {
+	// A join input's arrangement holds its rows (under the join key): a set if they are.
+	set := distinctIf(len(l.keys(p)) > 0)
 	if s, ok := p.(*Scan); ok {
 		if keep := l.kept(s); keep != nil {
-			return l.arrange(fmt.Sprintf("%s%v by %v", s.Source, keep, key), Shared)
+			return l.arrange(fmt.Sprintf("%s%v by %v", s.Source, keep, key), Shared|set)
 		}
-		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), Shared)
+		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), Shared|set)
 	}
-	return l.privateArrangement("join")
+	return l.privateArrangementOf("join", set != 0)
 }
 
 // maskedExprs returns a projection's expressions with the ones the plan does not read

@@ -32,6 +32,7 @@ type Scan struct {
 	Source string // dataflow input name
 	Label  string // table or view name for EXPLAIN
 	Cols   []ColumnInfo
+	Key    []int // the columns of the source's primary key; nil: its rows may repeat
 }
 
 // Filter keeps the rows for which Pred is true.

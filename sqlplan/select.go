@@ -23,6 +23,9 @@ type Relation struct {
 	Columns []ColumnInfo
 	// Source is the dataflow input of a table or materialized view.
 	Source string
+	// Key lists the columns of a table's primary key: no two of its rows share them. Nil:
+	// rows may repeat (a table without a primary key) or the catalog does not say.
+	Key []int
 	// Query is the definition of a plain (non-materialized) view, inlined where used.
 	Query sqlparser.TableStatement
 	// Order is a materialized view's ORDER BY over its columns: a query that reads the view
