@@ -473,6 +473,11 @@ func (s *Subscription) Next(ctx context.Context) (Batch, error) {
 	}
 }
 
+// Buffered reports whether a batch of the live stream is waiting, so that Next returns it
+// without blocking: a writer may send it in one write with the batches before (an epoch's
+// changes and its progress are two). Called by Next's caller.
+func (s *Subscription) Buffered() bool { return s.catchUp == nil && len(s.ch) > 0 }
+
 // Rows formats a batch as TAIL rows: lsn, diff, [progressed], then the view's columns.
 func (s *Subscription) Rows(b Batch) []dataflow.Row {
 	width := len(s.columns)

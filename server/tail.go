@@ -28,6 +28,10 @@ func (h *handler) tail(stmtCtx context.Context, c *mysql.Conn, res *engine.Resul
 		return err
 	}
 	h.log.Debug("tail started", "conn", c.ConnectionID)
+	// Batches already waiting go out in one write with the one before (an epoch's changes
+	// and its progress row reach the client together), at most maxUnflushed of them.
+	const maxUnflushed = 64
+	unflushed := 0
 	for {
 		b, err := sub.Next(ctx)
 		if ctx.Err() != nil {
@@ -39,16 +43,19 @@ func (h *handler) tail(stmtCtx context.Context, c *mysql.Conn, res *engine.Resul
 			h.log.Debug("tail ended", "conn", c.ConnectionID, "err", err)
 			return h.toSQLError(err)
 		}
-		rows := sub.Rows(b)
-		if len(rows) == 0 {
-			continue
+		if rows := sub.Rows(b); len(rows) > 0 {
+			if err := callback(&sqltypes.Result{Fields: fields, Rows: toRows(fields, rows)}); err != nil {
+				return err
+			}
+			unflushed++
 		}
-		if err := callback(&sqltypes.Result{Fields: fields, Rows: toRows(fields, rows)}); err != nil {
-			return err
+		if unflushed == 0 || sub.Buffered() && unflushed < maxUnflushed {
+			continue
 		}
 		if err := c.FlushWriteBuffer(); err != nil {
 			return err
 		}
+		unflushed = 0
 	}
 }
 
