@@ -20,6 +20,7 @@ var (
 	wireOnly    = flag.String("wire-only", "", "the one statement of BenchmarkWireInsert to time: select1, plain, chat or told (empty: all four)")
 	wireProfile = flag.String("wire-profile", "", "file for a CPU profile of BenchmarkWireInsert's timed statements (not of the load)")
 	wireTrace   = flag.String("wire-trace", "", "file for an execution trace of BenchmarkWireInsert's timed statements (not of the load)")
+	wireAllocs  = flag.String("wire-allocs", "", "file prefix P for heap profiles before (P.base) and after (P) BenchmarkWireInsert's timed statements: go tool pprof -diff_base P.base P shows their allocations")
 )
 
 // wireStatement is one kind of statement BenchmarkWireInsert times: the text and arguments
@@ -168,6 +169,20 @@ func startWireProfiles(b *testing.B) (stop func()) {
 	}
 	start(*wireProfile, func(f *os.File) error { return pprof.StartCPUProfile(f) }, pprof.StopCPUProfile)
 	start(*wireTrace, func(f *os.File) error { return trace.Start(f) }, trace.Stop)
+	if *wireAllocs != "" {
+		heap := func(path string) {
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		heap(*wireAllocs + ".base")
+		stops = append(stops, func() { heap(*wireAllocs) })
+	}
 	return func() {
 		for _, s := range stops {
 			s()

@@ -17,15 +17,15 @@ import (
 // heap may grow to twice what is live), at least 256 MiB; 1 GiB where the machine's memory
 // cannot be read.
 func DefaultStatementMemoryLimit() int64 {
-	total := machineMemory()
+	total := MachineMemory()
 	if total <= 0 {
 		return 1 << 30
 	}
 	return max(total/8, 256<<20)
 }
 
-// machineMemory is MemTotal of /proc/meminfo in bytes, 0 if unknown.
-func machineMemory() int64 {
+// MachineMemory is MemTotal of /proc/meminfo in bytes, 0 if unknown.
+func MachineMemory() int64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0

@@ -21,6 +21,7 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	tuneGC()
 	switch os.Args[1] {
 	case "sql":
 		os.Exit(runSQL(os.Args[2:]))
