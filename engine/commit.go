@@ -19,7 +19,9 @@ import (
 // it began (first committer wins on a row), replays its writes, appends its change-log
 // record and computes its epoch, one after the other, each with its own LSN; then commits
 // them all with one synced Genji commit and only then makes their LSNs visible (views,
-// feeds, subscribers, WaitLSN) and answers their sessions.
+// feeds, subscribers, WaitLSN) and answers their sessions. When nothing commits and nothing
+// waits, a session commits its transaction itself the same way (submit); commitMu makes
+// the two take turns.
 
 // maxGroup is the most transactions one group commit takes.
 const maxGroup = 256
@@ -87,6 +89,7 @@ func isConflict(err error) bool {
 func (e *Engine) startCommitter(ctx context.Context) {
 	e.commitQ = make(chan *commitReq, maxGroup)
 	e.committerDone = make(chan struct{})
+	e.commitCtx = ctx
 	e.conflicts = &conflicts{rows: map[rowRef]uint64{}, tables: map[*table]uint64{}}
 	e.background.Go(func() { e.runCommitter(ctx) })
 }
@@ -131,7 +134,9 @@ func (e *Engine) runCommitter(ctx context.Context) {
 				break fill
 			}
 		}
+		e.commitMu.Lock()
 		e.commitGroup(ctx, group)
+		e.commitMu.Unlock()
 	}
 }
 
@@ -141,6 +146,18 @@ func (e *Engine) runCommitter(ctx context.Context) {
 func (e *Engine) submit(ctx context.Context, t *txnState, lockWait time.Duration) (uint64, error) {
 	r := &commitReq{ctx: ctx, t: t, budget: e.budget(ctx), done: make(chan commitResult, 1),
 		deadline: time.Now().Add(lockWait), wait: lockWait}
+	if len(e.commitQ) == 0 && e.commitMu.TryLock() {
+		// Nothing commits and nothing waits: the transaction is committed here, a group of
+		// one, instead of being handed to the committer goroutine and its outcome back (two
+		// goroutine switches, each of which may wake an idle processor).
+		if len(e.commitQ) == 0 {
+			e.commitGroup(e.commitCtx, []*commitReq{r})
+			e.commitMu.Unlock()
+			res := <-r.done
+			return res.lsn, res.err
+		}
+		e.commitMu.Unlock()
+	}
 	wait := time.NewTimer(lockWait)
 	defer wait.Stop()
 	select {

@@ -96,10 +96,15 @@ type Engine struct {
 	isClosed  atomic.Bool
 	failedErr atomic.Pointer[error]
 	// commitQ feeds the committer; committerDone is closed when it has stopped; conflicts
-	// is its memory of recent commits (commit.go).
+	// is the memory of recent commits of whoever holds commitMu (commit.go).
 	commitQ       chan *commitReq
 	committerDone chan struct{}
-	conflicts     *conflicts
+	// commitMu is held by whoever runs commitGroup: the committer goroutine, or a session
+	// committing its own transaction when nothing else commits or waits (submit).
+	// commitCtx is the committer's context, which both pass to commitGroup.
+	commitMu  sync.Mutex
+	commitCtx context.Context
+	conflicts *conflicts
 	// pendingView is a materialized view built by a DDL statement that has not committed:
 	// its hydrated state is deleted if the statement fails.
 	pendingView *view
