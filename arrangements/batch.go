@@ -57,20 +57,20 @@ type pendingUnique struct {
 
 // outcome is what the batch does to the key: add is the row it then holds (nil if none),
 // and retracted says whether its current row is retracted. Neither: the updates summed to
-// nothing. More than one row added is the error writeUnique reports.
-func (p *pendingUnique) outcome() (add *uniqueRow, retracted bool) {
+// nothing. ok is false if more than one row is added, which writeUnique refuses.
+func (p *pendingUnique) outcome() (add *uniqueRow, retracted, ok bool) {
 	for i := range p.rows {
 		switch r := &p.rows[i]; {
 		case r.diff > 0:
 			if add != nil {
-				return nil, false
+				return nil, false, false
 			}
 			add = r
 		case r.diff < 0:
 			retracted = true
 		}
 	}
-	return add, retracted
+	return add, retracted, true
 }
 
 type uniqueRow struct {
@@ -104,8 +104,8 @@ func (b *Batch) stageUnique(a *Arrangement, k []byte, u dataflow.KeyedUpdate) {
 // stored one, or its retraction deletes the key. The contract of UniqueArrangement (the
 // retracted row is the stored one) saves reading the stored row.
 func (b *Batch) writeUnique(pb *pebble.Batch, k string, p *pendingUnique) error {
-	add, retracted := p.outcome()
-	if add == nil && !retracted && slices.ContainsFunc(p.rows, func(r uniqueRow) bool { return r.diff > 0 }) {
+	add, retracted, ok := p.outcome()
+	if !ok {
 		return fmt.Errorf("arrangements: %s: two rows staged for one key of a unique arrangement", p.arr.name)
 	}
 	switch {
@@ -349,7 +349,7 @@ func (b *Batch) forgetCommitted() {
 	for k, p := range b.unique {
 		// The key's committed content is known (writeUnique): a key the cache holds is
 		// replaced rather than read again, so a reduce's hot groups stay in memory.
-		switch add, retracted := p.outcome(); {
+		switch add, retracted, _ := p.outcome(); {
 		case add != nil:
 			p.arr.cache.replace(k[len(p.arr.prefix):], []dataflow.Row{add.row}, []dataflow.Diff{add.diff})
 		case retracted:

@@ -53,6 +53,11 @@ func (c *readCache) remember(key []byte, rows []dataflow.Row, counts []dataflow.
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rememberLocked(key, rows, counts)
+}
+
+// rememberLocked is remember of rows in ascending order. Called with c.mu held.
+func (c *readCache) rememberLocked(key []byte, rows []dataflow.Row, counts []dataflow.Diff) {
 	// At a bound, a key of the arrangement picked at random (Go's map order) makes room.
 	if len(c.rows) >= maxCachedKeys || c.total.Load()+int64(len(rows)) > maxStoreCachedRows {
 		for k := range c.rows {
@@ -98,6 +103,11 @@ func (c *readCache) drop(key string) {
 func (c *readCache) forget(entry string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgetLocked(entry)
+}
+
+// forgetLocked is forget. Called with c.mu held.
+func (c *readCache) forgetLocked(entry string) {
 	if len(c.rows) == 0 {
 		return
 	}
@@ -120,11 +130,11 @@ func (c *readCache) forget(entry string) {
 // stays out, so that writes alone never fill the cache.
 func (c *readCache) replace(key string, rows []dataflow.Row, counts []dataflow.Diff) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	_, held := c.rows[key]
-	c.mu.Unlock()
-	c.forget(key)
+	c.forgetLocked(key)
 	if held {
-		c.remember([]byte(key), rows, counts, false)
+		c.rememberLocked([]byte(key), rows, counts)
 	}
 }
 

@@ -175,26 +175,29 @@ func (s *Store) UniqueArrangement(name string) dataflow.Arrangement {
 func (s *Store) SetArrangement(name string) dataflow.Arrangement { return s.setArrangement(name) }
 
 func (s *Store) setArrangement(name string) *Arrangement {
-	s.mu.Lock()
-	_, known := s.arrs[name]
-	s.mu.Unlock()
-	a := s.arrangement(name, false)
-	if !known {
+	a, created := s.arrangementOf(name, false)
+	if created {
 		a.set.Store(true)
 	}
 	return a
 }
 
 func (s *Store) arrangement(name string, unique bool) *Arrangement {
+	a, _ := s.arrangementOf(name, unique)
+	return a
+}
+
+// arrangementOf returns the arrangement called name, and whether this call created it.
+func (s *Store) arrangementOf(name string, unique bool) (a *Arrangement, created bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a, ok := s.arrs[name]; ok {
-		return a
+		return a, false
 	}
-	a := &Arrangement{s: s, name: name, prefix: arrangementPrefix(name), unique: unique}
+	a = &Arrangement{s: s, name: name, prefix: arrangementPrefix(name), unique: unique}
 	a.cache.total = &s.cachedRows
 	s.arrs[name] = a
-	return a
+	return a, true
 }
 
 // existing returns the arrangement called name if the store has handed it out, else nil.

@@ -62,6 +62,16 @@ func (f *fixture) reportState(b *testing.B) {
 	}
 }
 
+// openOnDisk opens an engine over a data directory of the benchmark's own; the caller
+// closes it.
+func openOnDisk(ctx context.Context, b *testing.B) *engine.Engine {
+	e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
 func exec(tb testing.TB, s *engine.Session, sql string) *engine.Result {
 	tb.Helper()
 	res, err := s.Exec(context.Background(), sql)

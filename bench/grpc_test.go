@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"github.com/cdc-dev/cdc/engine"
 	"github.com/cdc-dev/cdc/modules"
 	"github.com/cdc-dev/cdc/server"
 )
@@ -78,10 +77,7 @@ func grpcChatFeed(b *testing.B, subs, channels int) {
 	perMessage := subs / channels // the subscribers of one channel
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := openOnDisk(ctx, b)
 	defer e.Close()
 	files := map[string]string{"chat.proto": grpcChatProto}
 	if _, _, err := e.LoadModule(ctx, "chat", files, "chat.proto", false); err != nil {

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/cdc-dev/cdc/engine"
 )
 
 // BenchmarkManyViews measures one autocommit single-row INSERT on disk with 1, 100 and
@@ -22,10 +20,7 @@ func BenchmarkManyViews(b *testing.B) {
 
 func manyViews(b *testing.B, views int) {
 	ctx := context.Background()
-	e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := openOnDisk(ctx, b)
 	defer e.Close()
 	s := e.NewSession()
 	defer s.Close()

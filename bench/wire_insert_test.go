@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/cdc-dev/cdc/engine"
 )
 
 var (
@@ -36,15 +34,13 @@ type wireStatement struct {
 // -state-messages messages, next to a statement that touches no table (SELECT 1) and an
 // INSERT into a table no view reads, so that the wire's share and the engine's show apart,
 // and the chat insert timed until a TAIL subscriber of feed on another connection has read
-// the progress row of its LSN (told: the peers' cdc-tail). It reports each one's p50 and p99 in microseconds, and the process's CPU time per
-// statement (user and system, every thread: steadier than latencies on a shared machine).
+// the progress row of its LSN (told: the peers' cdc-tail). It reports each one's p50 and
+// p99 in microseconds, and the process's CPU time per statement (user and system, every
+// thread: steadier than latencies on a shared machine).
 func BenchmarkWireInsert(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := openOnDisk(ctx, b)
 	defer e.Close()
 	s := e.NewSession()
 	for _, q := range peersSchema {

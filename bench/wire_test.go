@@ -28,10 +28,7 @@ func BenchmarkWireFeedLatency(b *testing.B) {
 func wireFeed(b *testing.B, subs int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e, err := engine.Open(ctx, engine.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := openOnDisk(ctx, b)
 	defer e.Close()
 	db := serveWire(ctx, b, e)
 	db.SetMaxOpenConns(subs + 4)

@@ -191,7 +191,7 @@ func (st *viewState) arrangementIn(b *arrangements.Batch, name string, kind sqlp
 	switch {
 	case kind.Use() == sqlplan.Unique:
 		return b.UniqueArrangement(name)
-	case kind.IsDistinct():
+	case kind.IsSet():
 		return b.SetArrangement(name)
 	}
 	return b.Arrangement(name)

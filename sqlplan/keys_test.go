@@ -94,7 +94,7 @@ func TestDistinctRowsHold(t *testing.T) {
 			var sets []dataflow.Arrangement
 			g, err := sqlplan.Lower(planned.Plan, func(id string, kind sqlplan.ArrangementKind) dataflow.Arrangement {
 				a := arrangements.NewMem(id)
-				if kind.IsDistinct() {
+				if kind.IsSet() {
 					sets = append(sets, a)
 				}
 				return a

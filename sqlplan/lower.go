@@ -33,11 +33,11 @@ const (
 // Use is the kind without SetOf: Private, Shared or Unique.
 func (k ArrangementKind) Use() ArrangementKind { return k &^ SetOf }
 
-// IsDistinct reports whether the arrangement's entries are a set.
-func (k ArrangementKind) IsDistinct() bool { return k&SetOf != 0 }
+// IsSet reports whether the arrangement's entries are a set (SetOf).
+func (k ArrangementKind) IsSet() bool { return k&SetOf != 0 }
 
-// distinctIf is SetOf when set holds, else 0.
-func distinctIf(set bool) ArrangementKind {
+// setIf is SetOf when set holds, else 0.
+func setIf(set bool) ArrangementKind {
 	if set {
 		return SetOf
 	}
@@ -79,13 +79,13 @@ func parentCounts(root Plan) map[Plan]int {
 func (l *lowerer) kept(p Plan) []int { return keptColumns(l.need[p]) }
 
 func (l *lowerer) privateArrangement(kind string) dataflow.Arrangement {
-	return l.privateArrangementOf(kind, false)
+	return l.privateArrangementOf(kind, 0)
 }
 
-// privateArrangementOf is privateArrangement for entries that are a set when set holds.
-func (l *lowerer) privateArrangementOf(kind string, set bool) dataflow.Arrangement {
+// privateArrangementOf is privateArrangement with set (SetOf or 0) or-ed into its kind.
+func (l *lowerer) privateArrangementOf(kind string, set ArrangementKind) dataflow.Arrangement {
 	l.private++
-	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), Private|distinctIf(set))
+	return l.arrange(fmt.Sprintf("%s%d", kind, l.private), Private|set)
 }
 
 // uniqueArrangement is privateArrangement for an operator that keeps one row per key.
@@ -98,14 +98,14 @@ func (l *lowerer) uniqueArrangement(kind string) dataflow.Arrangement {
 // scan of a source (among the plans that keep the same columns of it), private otherwise.
 func (l *lowerer) arrangementFor(p Plan, key []int) dataflow.Arrangement {
 	// A join input's arrangement holds its rows (under the join key): a set if they are.
-	set := distinctIf(len(l.keys(p)) > 0)
+	set := setIf(len(l.keys(p)) > 0)
 	if s, ok := p.(*Scan); ok {
 		if keep := l.kept(s); keep != nil {
 			return l.arrange(fmt.Sprintf("%s%v by %v", s.Source, keep, key), Shared|set)
 		}
 		return l.arrange(fmt.Sprintf("%s by %v", s.Source, key), Shared|set)
 	}
-	return l.privateArrangementOf("join", set != 0)
+	return l.privateArrangementOf("join", set)
 }
 
 // maskedExprs returns a projection's expressions with the ones the plan does not read
