@@ -19,8 +19,17 @@ import (
 	"github.com/cdc-dev/cdc/sqlerr"
 )
 
-// storageFormat is the layout version kept in __cdc_meta; OpenStore refuses other versions.
-const storageFormat = "1"
+// storageFormat is the layout version kept in __cdc_meta, which a new store is created with;
+// OpenStore also reads paddedFormat and refuses other versions. Format 2 stores string,
+// bytes and decimal values unpadded (genji_encoding.go).
+const (
+	storageFormat = "2"
+	paddedFormat  = "1"
+)
+
+// newStoreFormat is the format a new store is created with; tests set paddedFormat to
+// exercise stores made by earlier builds.
+var newStoreFormat = storageFormat
 
 // ErrTxnDone is returned by operations on a transaction that was committed or rolled back.
 var ErrTxnDone = errors.New("sources: transaction already finished")
@@ -62,6 +71,10 @@ type Store struct {
 	// directOK: write transactions write rows below Genji's SQL (genji_direct.go); set at
 	// Open when the internals it uses match the Genji in go.mod.
 	directOK bool
+
+	// pad: string, bytes and decimal values are padded to padTo bytes (a store of
+	// paddedFormat, genji_encoding.go); set at Open.
+	pad bool
 
 	mu      sync.Mutex
 	lastLSN uint64           // highest committed LSN in __cdc_log
@@ -138,7 +151,7 @@ func (s *Store) init() error {
 		// k is the padded key encoding of name (see encodePadded).
 		"CREATE TABLE IF NOT EXISTS __cdc_catalog (k BLOB PRIMARY KEY, name TEXT NOT NULL, " +
 			"kind TEXT NOT NULL, definition TEXT NOT NULL, seq INTEGER NOT NULL)",
-		"INSERT INTO __cdc_meta (k, v) VALUES ('format', '" + storageFormat + "') ON CONFLICT DO NOTHING",
+		"INSERT INTO __cdc_meta (k, v) VALUES ('format', '" + newStoreFormat + "') ON CONFLICT DO NOTHING",
 	} {
 		if err := tx.Exec(q); err != nil {
 			return err
@@ -156,9 +169,10 @@ func (s *Store) init() error {
 	}); err != nil {
 		return err
 	}
-	if format != storageFormat {
-		return fmt.Errorf("storage format %q, this build reads %q", format, storageFormat)
+	if format != storageFormat && format != paddedFormat {
+		return fmt.Errorf("storage format %q, this build reads %q and %q", format, paddedFormat, storageFormat)
 	}
+	s.pad = format == paddedFormat
 	last, err := queryLSN(tx, "DESC")
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"unsafe"
 
@@ -72,6 +73,7 @@ func assertAs[T any](_ func() T, v any) (T, bool) {
 type directTable struct {
 	ns      []byte // the table's key prefix: its Genji store namespace, encoded
 	indexes []directIndex
+	pad     bool // values are padded (Store.pad)
 }
 
 // directIndex is a non-unique index of a direct table: its key prefix and the columns of
@@ -79,6 +81,7 @@ type directTable struct {
 type directIndex struct {
 	ns   []byte
 	cols []int
+	pad  bool // values are padded (Store.pad)
 }
 
 // direct is a writable transaction's state for direct rows: its Genji batch and the
@@ -284,7 +287,7 @@ func (t *Txn) directLayout(p *tablePlan) *directTable {
 	if pks != 1 {
 		return nil
 	}
-	dt := &directTable{ns: namespacePrefix(int64(info.StoreNamespace))}
+	dt := &directTable{ns: namespacePrefix(int64(info.StoreNamespace)), pad: t.s.pad}
 	for _, ix := range p.indexes {
 		if ix.unique {
 			return nil
@@ -293,7 +296,7 @@ func (t *Txn) directLayout(p *tablePlan) *directTable {
 		if err != nil {
 			return nil
 		}
-		dt.indexes = append(dt.indexes, directIndex{ns: namespacePrefix(int64(iinfo.StoreNamespace)), cols: ix.cols})
+		dt.indexes = append(dt.indexes, directIndex{ns: namespacePrefix(int64(iinfo.StoreNamespace)), cols: ix.cols, pad: t.s.pad})
 	}
 	return dt
 }
@@ -309,8 +312,9 @@ func appendGenjiValue(dst []byte, v any) []byte {
 	return append(dst, genjiNull)
 }
 
-// appendDatum appends the Genji encoding of a datum as the store keeps it.
-func appendDatum(dst []byte, d dataflow.Datum) []byte {
+// appendDatum appends the Genji encoding of a datum as the store keeps it (padded: in a
+// store of paddedFormat).
+func appendDatum(dst []byte, d dataflow.Datum, pad bool) []byte {
 	switch d.Kind() {
 	case dataflow.KindInt:
 		return genjiEncodeInt(dst, d.Int())
@@ -319,9 +323,41 @@ func appendDatum(dst []byte, d dataflow.Datum) []byte {
 	case dataflow.KindFloat:
 		return genjiEncodeInt(dst, floatToStored(d.Float()))
 	case dataflow.KindDecimal, dataflow.KindString, dataflow.KindBytes:
-		return genjiEncodeBlob(dst, encodePadded(d))
+		if pad {
+			return genjiEncodeBlob(dst, encodePadded(d))
+		}
+		return appendKeyBlob(dst, d)
 	}
 	return append(dst, genjiNull)
+}
+
+// appendKeyBlob appends a Genji BLOB holding d's key encoding, as genjiEncodeBlob of
+// dataflow.AppendKey would, without a copy: the length prefix is reserved for the bound of
+// the length and moved back when the encoding turns out shorter.
+func appendKeyBlob(dst []byte, d dataflow.Datum) []byte {
+	w := uvarintLen(uint64(unpaddedLen(d)))
+	head := len(dst)
+	dst = append(dst, genjiBlob)
+	dst = append(dst, make([]byte, w)...)
+	body := len(dst)
+	dst = dataflow.AppendKey(dst, d)
+	n := len(dst) - body
+	if aw := uvarintLen(uint64(n)); aw < w {
+		copy(dst[head+1+aw:], dst[body:])
+		dst = dst[:head+1+aw+n]
+	}
+	binary.PutUvarint(dst[head+1:], uint64(n))
+	return dst
+}
+
+// uvarintLen is the length of x's uvarint encoding.
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
 }
 
 // rowKey returns the Genji key of a row: the table's prefix and its primary key values (or
@@ -332,7 +368,7 @@ func (dt *directTable) rowKey(p *tablePlan, id int64, row dataflow.Row) []byte {
 		return genjiEncodeInt(k, id)
 	}
 	for _, i := range p.ts.PrimaryKey {
-		k = appendDatum(k, row[i])
+		k = appendDatum(k, row[i], dt.pad)
 	}
 	return k
 }
@@ -353,7 +389,7 @@ func (dt *directTable) document(p *tablePlan, id int64, row dataflow.Row) []byte
 		doc = genjiEncodeInt(doc, id)
 	}
 	for _, d := range row {
-		doc = appendDatum(doc, d)
+		doc = appendDatum(doc, d, dt.pad)
 	}
 	return doc
 }
@@ -363,7 +399,7 @@ func (dt *directTable) document(p *tablePlan, id int64, row dataflow.Row) []byte
 func (ix *directIndex) indexKey(row dataflow.Row, rowKey []byte) []byte {
 	k := append(make([]byte, 0, 64+len(rowKey)), ix.ns...)
 	for _, c := range ix.cols {
-		k = appendDatum(k, row[c])
+		k = appendDatum(k, row[c], ix.pad)
 	}
 	return genjiEncodeBlob(k, rowKey)
 }

@@ -17,13 +17,16 @@ import (
 //   - Float: INTEGER holding floatToStored(f). Genji's DOUBLE encoding tests x >= 0 instead of
 //     the sign bit: -0.0 reads back as NaN and NaN as 1.1125369292535997e-308.
 //   - String, Bytes, Decimal: BLOB holding the dataflow key encoding (order-preserving,
-//     self-delimiting, exact: decimals keep their text) zero-padded to at least padTo bytes.
-//     Genji's key comparator (encoding.compareNextValue) slices both TEXT/BLOB values with the
-//     offset of the second one's length prefix, so two values whose uvarint lengths differ in
-//     size (one below 128 bytes, one not) compare wrongly: point lookups miss rows, scans come
-//     out of order and a duplicate primary key is accepted. Padding keeps every such value in
-//     the 2-byte length class; values in a primary key or index must therefore stay below
-//     16384 bytes (maxKeyValueBytes), far above MySQL's own key limit of 3072 bytes.
+//     self-delimiting, exact: decimals keep their text). Genji's key comparator
+//     (encoding.compareNextValue) slices both TEXT/BLOB values with the offset of the second
+//     one's length prefix, so two values whose uvarint lengths differ in size (one below 128
+//     bytes, one not) compare wrongly: point lookups miss rows, scans come out of order and a
+//     duplicate primary key is accepted. Stores of format 1 (paddedFormat) worked around it
+//     by zero-padding every such value to at least padTo bytes, which keeps them all in the
+//     2-byte length class: a chat message's row took 665 bytes for 192 of values. Stores of
+//     format 2 (storageFormat, every new store) keep values unpadded and open Genji's Pebble
+//     with a comparator without the fault (genjiCompare). Reads accept both forms. Values in
+//     a primary key or index stay below maxKeyValueBytes either way.
 const (
 	padTo            = 128
 	maxKeyValueBytes = 16000
@@ -61,16 +64,38 @@ func encodePadded(d dataflow.Datum) []byte {
 	return b
 }
 
-// paddedLen is the length of encodePadded(d) or an upper bound of it.
-func paddedLen(d dataflow.Datum) int {
+// encodeStored returns the stored form of a String, Bytes or Decimal datum: padded in a
+// store of paddedFormat (pad), its key encoding otherwise.
+func encodeStored(d dataflow.Datum, pad bool) []byte {
+	if pad {
+		return encodePadded(d)
+	}
+	return dataflow.AppendKey(make([]byte, 0, len(d.Str())+16), d)
+}
+
+// storedLen bounds the length of encodeStored(d, pad).
+func storedLen(d dataflow.Datum, pad bool) int {
+	if pad {
+		return paddedLen(d)
+	}
+	return unpaddedLen(d)
+}
+
+// unpaddedLen bounds the length of d's key encoding.
+func unpaddedLen(d dataflow.Datum) int {
 	n := len(d.Str()) + strings.Count(d.Str(), "\x00") + 3
 	if d.Kind() == dataflow.KindDecimal {
 		n += len(d.Str()) + 6 // sign, exponent and digits before the text
 	}
-	return max(padTo, n)
+	return n
 }
 
-// decodePadded inverts encodePadded for a column of kind k.
+// paddedLen is the length of encodePadded(d) or an upper bound of it.
+func paddedLen(d dataflow.Datum) int {
+	return max(padTo, unpaddedLen(d))
+}
+
+// decodePadded inverts encodePadded and encodeStored for a column of kind k.
 func decodePadded(b []byte, k dataflow.Kind) (dataflow.Datum, error) {
 	d, rest, err := dataflow.DecodeKey(b)
 	if err != nil {
@@ -110,8 +135,8 @@ func storedToFloat(v int64) float64 {
 	return math.Float64frombits(b)
 }
 
-// toGenji returns the Genji parameter value of a datum.
-func toGenji(d dataflow.Datum) any {
+// toGenji returns the Genji parameter value of a datum, padded in a store of paddedFormat.
+func toGenji(d dataflow.Datum, pad bool) any {
 	switch d.Kind() {
 	case dataflow.KindInt:
 		return d.Int()
@@ -120,7 +145,7 @@ func toGenji(d dataflow.Datum) any {
 	case dataflow.KindFloat:
 		return floatToStored(d.Float())
 	case dataflow.KindDecimal, dataflow.KindString, dataflow.KindBytes:
-		return encodePadded(d)
+		return encodeStored(d, pad)
 	}
 	return nil
 }

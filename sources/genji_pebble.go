@@ -71,6 +71,7 @@ const genjiBloomBitsPerKey = 10
 // until compactions rewrite them.
 func genjiPebbleOptions(inMemory bool) *pebble.Options {
 	cmp := *genjiComparer
+	cmp.Compare = genjiCompare // genji_compare.go
 	cmp.Split = func(a []byte) int { return len(a) }
 	cmp.Separator = safeSeparator // genji_separator.go
 	opts := &pebble.Options{Comparer: &cmp, Cache: pebble.NewCache(genjiCacheSize),

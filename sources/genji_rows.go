@@ -32,6 +32,7 @@ type tablePlan struct {
 	allKey  bool   // every column is in the primary key
 	keyCond string // " WHERE a = ? AND b = ?" on the primary key (or the row id)
 	keyKind []dataflow.Kind
+	pad     bool // values are padded (Store.pad)
 
 	insert, get, update, updateAll, del, scan *genji.Statement
 
@@ -75,6 +76,7 @@ func (t *Txn) plan(ts TableSchema) (*tablePlan, error) {
 		kinds:   make([]dataflow.Kind, len(ts.Columns)),
 		bag:     len(ts.PrimaryKey) == 0,
 		allKey:  len(ts.PrimaryKey) == len(ts.Columns),
+		pad:     t.s.pad,
 	}
 	for i, c := range ts.Columns {
 		p.fields[i] = genjiColumn(c)
@@ -242,7 +244,7 @@ func (p *tablePlan) keyArgs(key []byte) ([]any, error) {
 		if padded(k) && paddedLen(d) > maxKeyValueBytes {
 			return nil, errNoSuchKey
 		}
-		args = append(args, toGenji(d))
+		args = append(args, toGenji(d, p.pad))
 		rest = r
 	}
 	if len(rest) != 0 {
@@ -265,7 +267,7 @@ func (p *tablePlan) rowArgs(args []any, row dataflow.Row, all bool) []any {
 		if !all && inPK(i) {
 			continue
 		}
-		args = append(args, toGenji(d))
+		args = append(args, toGenji(d, p.pad))
 	}
 	return args
 }
@@ -351,7 +353,7 @@ func (t *Txn) insertConflict(p *tablePlan, row dataflow.Row, cause error) error 
 	if !p.bag {
 		keyArgs := make([]any, len(p.ts.PrimaryKey))
 		for j, i := range p.ts.PrimaryKey {
-			keyArgs[j] = toGenji(row[i])
+			keyArgs[j] = toGenji(row[i], p.pad)
 		}
 		found, err := t.lookup(p, keyArgs, nil)
 		if err != nil {
@@ -420,7 +422,7 @@ func (t *Txn) update(ts TableSchema, key []byte, row dataflow.Row) (newKey []byt
 			moved = true
 			newArgs := make([]any, len(ts.PrimaryKey))
 			for j, i := range ts.PrimaryKey {
-				newArgs[j] = toGenji(row[i])
+				newArgs[j] = toGenji(row[i], p.pad)
 			}
 			exists, err := t.lookup(p, newArgs, nil)
 			if err != nil {
@@ -705,7 +707,7 @@ func (t *Txn) uniqueConflict(p *tablePlan, old, row dataflow.Row) error {
 			if old != nil && !identical(old[c], row[c]) {
 				changed = true
 			}
-			args = append(args, toGenji(row[c]))
+			args = append(args, toGenji(row[c], p.pad))
 		}
 		if hasNull || !changed {
 			continue

@@ -28,9 +28,9 @@ import (
 
 // safeSeparator is the table store's Separator.
 func safeSeparator(dst, a, b []byte) []byte {
-	if genjiComparer.Compare(a, b) < 0 {
+	if genjiCompare(a, b) < 0 {
 		sep := genjiComparer.Separator(nil, a, b)
-		if genjiComparer.Compare(a, sep) <= 0 && genjiComparer.Compare(sep, b) < 0 {
+		if genjiCompare(a, sep) <= 0 && genjiCompare(sep, b) < 0 {
 			return append(dst, sep...)
 		}
 	}

@@ -132,10 +132,11 @@ const logSlack = 64 << 10
 // entry is the size of a batch record with a key and a value of the given sizes.
 func entry(k, v int64) int64 { return entryOverhead + k + v }
 
-// datumBytes bounds the size of a datum's Genji encoding.
-func datumBytes(d dataflow.Datum) int64 {
+// datumBytes bounds the size of a datum's Genji encoding (padded: in a store of
+// paddedFormat).
+func datumBytes(d dataflow.Datum, pad bool) int64 {
 	if padded(d.Kind()) {
-		return valOverhead + int64(paddedLen(d))
+		return valOverhead + int64(storedLen(d, pad))
 	}
 	return valOverhead
 }
@@ -147,7 +148,7 @@ func (p *tablePlan) keyBytes(row dataflow.Row) int64 {
 		return n + valOverhead
 	}
 	for _, i := range p.ts.PrimaryKey {
-		n += datumBytes(row[i])
+		n += datumBytes(row[i], p.pad)
 	}
 	return n
 }
@@ -159,7 +160,7 @@ func (p *tablePlan) docBytes(row dataflow.Row) int64 {
 		n += valOverhead
 	}
 	for _, d := range row {
-		n += datumBytes(d)
+		n += datumBytes(d, p.pad)
 	}
 	return n
 }
@@ -170,7 +171,7 @@ func (p *tablePlan) indexBytes(row dataflow.Row, key int64, withValue bool) int6
 	for _, ix := range p.indexes {
 		k := nsBytes + valOverhead + key
 		for _, c := range ix.cols {
-			k += datumBytes(row[c])
+			k += datumBytes(row[c], p.pad)
 		}
 		v := int64(0)
 		if withValue {

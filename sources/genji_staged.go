@@ -379,7 +379,7 @@ func (t *Txn) stagedUniqueConflict(p *tablePlan, old, row dataflow.Row, key []by
 		}
 		args := make([]any, len(u.cols))
 		for j, c := range u.cols {
-			args[j] = toGenji(row[c])
+			args[j] = toGenji(row[c], p.pad)
 		}
 		conflict, err := t.snapshotHolds(p, u, args, st, key)
 		if err != nil {
