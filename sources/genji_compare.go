@@ -46,6 +46,23 @@ func genjiCompare(a, b []byte) int {
 		if len(b) == 0 {
 			return 1
 		}
+		// The usual values first, inline: small integers (namespaces) and blobs.
+		if t := a[0]; t == b[0] {
+			if t >= genjiIntSmall && t < genjiUint8 {
+				a, b = a[1:], b[1:]
+				continue
+			}
+			if t == genjiBlob && len(a) > 2 && len(b) > 2 && a[1] < 0x80 && b[1] < 0x80 {
+				ea, eb := 2+int(a[1]), 2+int(b[1])
+				if ea <= len(a) && eb <= len(b) {
+					if c := bytes.Compare(a[2:ea], b[2:eb]); c != 0 {
+						return c
+					}
+					a, b = a[ea:], b[eb:]
+					continue
+				}
+			}
+		}
 		c, na, nb := compareGenjiValue(a, b)
 		if c != 0 {
 			return c

@@ -4,6 +4,8 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+
+	"vitess.io/vitess/go/vt/sqlparser"
 )
 
 // TestContainsFold: the fast search agrees with a plain case-insensitive search on random
@@ -22,5 +24,33 @@ func TestContainsFold(t *testing.T) {
 				t.Fatalf("containsFold(%q, %q) = %v, want %v", s, w, got, want)
 			}
 		}
+	}
+}
+
+// TestParseInsertKeepsValues: an INSERT's values reach vitess as written, whatever words
+// they hold, with or without a query in the statement.
+func TestParseInsertKeepsValues(t *testing.T) {
+	for _, sql := range []string{
+		"INSERT INTO t VALUES ('count(all x) union all', 'a INTERSECT b EXCEPT c'), ('full join', 'ALL')",
+		"insert into t (a, b) select 'count(all x) union all', 'a INTERSECT b EXCEPT c' from u",
+		"REPLACE t VALUES ('all', 'x')",
+	} {
+		st, err := Parse(sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		v, ok := st.(*Vitess)
+		if !ok {
+			t.Fatalf("%s: %T", sql, st)
+		}
+		got := sqlparser.String(v.Stmt)
+		for _, lit := range []string{"'count(all x) union all'", "'a INTERSECT b EXCEPT c'", "'all'", "'ALL'", "'full join'"} {
+			if strings.Contains(sql, lit) && !strings.Contains(got, lit) {
+				t.Errorf("%s: parsed as %s, without %s", sql, got, lit)
+			}
+		}
+	}
+	if insertWithoutQuery("INSERT INTO t SELECT 1") || !insertWithoutQuery("  insert into t values (1)") {
+		t.Fatal("insertWithoutQuery")
 	}
 }

@@ -10,7 +10,7 @@ var aggregateNames = map[string]bool{"count": true, "sum": true, "min": true, "m
 // stripAggregateAll removes the redundant quantifier in COUNT(ALL x), SUM(ALL x), ..., which
 // MySQL accepts and vitess does not parse. Quoted strings and identifiers are left alone.
 func stripAggregateAll(sql string) string {
-	if !strings.Contains(strings.ToUpper(sql), "ALL") {
+	if !containsFold(sql, "all") {
 		return sql
 	}
 	var b strings.Builder

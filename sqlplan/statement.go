@@ -82,6 +82,15 @@ func Parser() *sqlparser.Parser { return parser }
 // Parse parses one statement, recognising the engine's own statements by their first words
 // and handing everything else, and the queries inside, to vitess.
 func Parse(sql string) (Statement, error) {
+	if insertWithoutQuery(sql) {
+		// The rewrites below are of queries; a bulk INSERT's text is long and its values
+		// may hold any word.
+		stmt, err := parser.Parse(sql)
+		if err != nil {
+			return nil, syntaxError(err.Error())
+		}
+		return &Vitess{Stmt: stmt}, nil
+	}
 	sql = stripAggregateAll(sql)
 	words, _ := headWords(sql, 6)
 	w := func(i int) string {
@@ -205,6 +214,13 @@ func Parse(sql string) (Statement, error) {
 		return nil, syntaxError(err.Error())
 	}
 	return &Vitess{Stmt: stmt}, nil
+}
+
+// insertWithoutQuery reports whether sql is an INSERT or REPLACE with no SELECT in it.
+func insertWithoutQuery(sql string) bool {
+	words, _ := headWords(sql, 1)
+	return len(words) == 1 && (words[0].lower == "insert" || words[0].lower == "replace") &&
+		!containsFold(sql, "select")
 }
 
 // ParseQuery parses a SELECT or UNION.
