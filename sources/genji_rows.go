@@ -616,6 +616,9 @@ func (t *Txn) Scan(ts TableSchema, fn func(key []byte, row dataflow.Row) error) 
 
 // scanSnapshot is Scan of what Genji holds.
 func (t *Txn) scanSnapshot(p *tablePlan, fn func(key []byte, row dataflow.Row) error) error {
+	if ok, err := t.snapshotScan(p, fn); ok || err != nil {
+		return err
+	}
 	ts := p.ts
 	st, err := t.stmt(&p.scan, func() string {
 		return "SELECT " + p.selectList(p.bag) + " FROM " + p.gname
