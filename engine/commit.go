@@ -244,7 +244,9 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 			return
 		}
 		lsn = next
-		e.remember(r.t, next)
+		if len(group) > 1 {
+			e.remember(r.t, next) // the group's next transactions validate against it
+		}
 		done = append(done, r)
 	}
 	if len(done) == 0 {
@@ -278,8 +280,26 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 	}
 	e.mu.Unlock()
 	locked = false
+	if len(group) == 1 {
+		e.rememberIfOthersOpen(done[0].t, done[0].lsn)
+	}
 	for _, r := range done {
 		finish(r, r.lsn, nil)
+	}
+}
+
+// rememberIfOthersOpen remembers what a group of one transaction wrote unless no other
+// transaction is open (a single writer, as in a bulk load: remembering a 1000-row INSERT
+// took 6% of a load). Its Genji commit is done, so a transaction that begins after the
+// check takes a snapshot holding these writes, and has nothing to validate against them;
+// one open before it is in openTxns.
+func (e *Engine) rememberIfOthersOpen(t *txnState, lsn uint64) {
+	e.txnMu.Lock()
+	_, self := e.openTxns[t]
+	others := len(e.openTxns) > 1 || (len(e.openTxns) == 1 && !self)
+	e.txnMu.Unlock()
+	if others {
+		e.remember(t, lsn)
 	}
 }
 
