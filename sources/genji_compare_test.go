@@ -3,7 +3,10 @@ package sources
 import (
 	"bytes"
 	"math/rand"
+	"strings"
 	"testing"
+
+	"github.com/cdc-dev/cdc/dataflow"
 )
 
 // keyValue is one value of a generated Genji key: its encoding and what orders it.
@@ -121,6 +124,21 @@ func TestGenjiCompare(t *testing.T) {
 		}
 		if !c.genjiToo && disagreed == 0 {
 			t.Fatalf("%s: Genji's comparator never erred: the test does not reach its fault", c.name)
+		}
+	}
+}
+
+// TestAppendKeyBlob: appendKeyBlob writes what genjiEncodeBlob of the key encoding does,
+// for lengths on both sides of each uvarint size, after other bytes.
+func TestAppendKeyBlob(t *testing.T) {
+	for _, n := range []int{0, 1, 120, 123, 124, 125, 126, 127, 128, 129, 200, 16379, 16380, 16381, 16383, 16384, 20000} {
+		for _, s := range []string{strings.Repeat("x", n), strings.Repeat("\x00", n)} {
+			for _, d := range []dataflow.Datum{dataflow.NewString(s), dataflow.NewBytes([]byte(s))} {
+				want := genjiEncodeBlob([]byte("head"), dataflow.AppendKey(nil, d))
+				if got := appendKeyBlob([]byte("head"), d); !bytes.Equal(got, want) {
+					t.Fatalf("%d bytes (%q...): %x..., want %x...", n, s[:min(n, 3)], got[:min(len(got), 12)], want[:min(len(want), 12)])
+				}
+			}
 		}
 	}
 }

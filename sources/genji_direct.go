@@ -388,7 +388,7 @@ func appendDatum(dst []byte, d dataflow.Datum, pad bool) []byte {
 
 // appendKeyBlob appends a Genji BLOB holding d's key encoding, as genjiEncodeBlob of
 // dataflow.AppendKey would, without a copy: the length prefix is reserved for the bound of
-// the length and moved back when the encoding turns out shorter.
+// the length and the encoding moved when its length takes another number of bytes.
 func appendKeyBlob(dst []byte, d dataflow.Datum) []byte {
 	w := uvarintLen(uint64(unpaddedLen(d)))
 	head := len(dst)
@@ -397,8 +397,11 @@ func appendKeyBlob(dst []byte, d dataflow.Datum) []byte {
 	body := len(dst)
 	dst = dataflow.AppendKey(dst, d)
 	n := len(dst) - body
-	if aw := uvarintLen(uint64(n)); aw < w {
-		copy(dst[head+1+aw:], dst[body:])
+	if aw := uvarintLen(uint64(n)); aw != w {
+		if aw > w {
+			dst = append(dst, make([]byte, aw-w)...)
+		}
+		copy(dst[head+1+aw:], dst[body:body+n])
 		dst = dst[:head+1+aw+n]
 	}
 	binary.PutUvarint(dst[head+1:], uint64(n))
