@@ -289,7 +289,7 @@ func (t *Txn) Commit() error {
 	t.plans, t.logStmt, t.catPut = nil, nil, nil
 	defer t.unfence()
 	t.closeDirect()
-	if err := t.tx.Commit(); err != nil {
+	if err := t.commitGenji(); err != nil {
 		t.rollbackGenji()
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -313,6 +313,25 @@ func (t *Txn) Rollback() error {
 	t.closeDirect()
 	if err := t.rollbackGenji(); err != nil {
 		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// commitGenji commits the Genji transaction as Genji's Transaction.Commit does (the
+// session's commit, then its commit hooks and the writer's lock), without its second Close
+// of the session, which builds an "already closed" error with a stack trace only to drop it:
+// 10 µs of the committer's time per commit.
+func (t *Txn) commitGenji() error {
+	dtx := internalTx(t.s.db.DB.Begin, t.tx)
+	if dtx == nil || !dtx.Writable || dtx.WriteTxMu == nil || dtx.Session == nil {
+		return t.tx.Commit()
+	}
+	if err := dtx.Session.Commit(); err != nil {
+		return err
+	}
+	defer dtx.WriteTxMu.Unlock()
+	for i := len(dtx.OnCommitHooks) - 1; i >= 0; i-- {
+		dtx.OnCommitHooks[i]()
 	}
 	return nil
 }
