@@ -295,10 +295,12 @@ func (e *Engine) commitGroup(ctx context.Context, group []*commitReq) {
 // one open before it is in openTxns.
 func (e *Engine) rememberIfOthersOpen(t *txnState, lsn uint64) {
 	e.txnMu.Lock()
-	_, self := e.openTxns[t]
-	others := len(e.openTxns) > 1 || (len(e.openTxns) == 1 && !self)
+	others := len(e.openTxns)
+	if _, self := e.openTxns[t]; self {
+		others--
+	}
 	e.txnMu.Unlock()
-	if others {
+	if others > 0 {
 		e.remember(t, lsn)
 	}
 }

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"cmp"
 	"math/rand"
 	"strings"
 	"testing"
@@ -69,16 +70,6 @@ func genjiCompareOrPanic(a, b []byte) (c int, ok bool) {
 	return genjiComparer.Compare(a, b), true
 }
 
-func sign(x int) int {
-	switch {
-	case x < 0:
-		return -1
-	case x > 0:
-		return 1
-	}
-	return 0
-}
-
 // TestGenjiCompare: genjiCompare orders keys with blobs of any lengths by their values, and
 // agrees with Genji's comparator wherever that one is right: on keys whose blobs are all
 // below 128 bytes, or all from 128 bytes on (the values of stores of paddedFormat).
@@ -102,14 +93,14 @@ func TestGenjiCompare(t *testing.T) {
 				b = append(append([]keyValue(nil), a[:n+1]...), b[min(n+1, len(b)):]...)
 			}
 			ka, kb := joinKey(a), joinKey(b)
-			want := sign(referenceCompare(a, b))
-			if got := sign(genjiCompare(ka, kb)); got != want {
+			want := cmp.Compare(referenceCompare(a, b), 0)
+			if got := cmp.Compare(genjiCompare(ka, kb), 0); got != want {
 				t.Fatalf("%s: genjiCompare(%x, %x) = %d, want %d", c.name, ka, kb, got, want)
 			}
-			if got := sign(genjiCompare(kb, ka)); got != -want {
+			if got := cmp.Compare(genjiCompare(kb, ka), 0); got != -want {
 				t.Fatalf("%s: genjiCompare(%x, %x) = %d, want %d", c.name, kb, ka, got, -want)
 			}
-			if genji, ok := genjiCompareOrPanic(ka, kb); !ok || sign(genji) != want {
+			if genji, ok := genjiCompareOrPanic(ka, kb); !ok || cmp.Compare(genji, 0) != want {
 				if c.genjiToo {
 					t.Fatalf("%s: Genji's Compare(%x, %x) = %d (%v), want %d", c.name, ka, kb, genji, ok, want)
 				}

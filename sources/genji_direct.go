@@ -82,7 +82,6 @@ type directTable struct {
 type directIndex struct {
 	ns   []byte
 	cols []int
-	pad  bool // values are padded (Store.pad)
 }
 
 // direct is a writable transaction's state for direct rows: its Genji batch and the
@@ -212,12 +211,10 @@ func (t *Txn) layout(p *tablePlan) (*directTable, error) {
 // read). Each read has an iterator of its own: one kept across statements would pin the
 // sstables of its time for as long as the transaction stays open.
 func (t *Txn) snapshotGet(p *tablePlan, k []byte, dst dataflow.Row) (found, ok bool, err error) {
-	dtx := internalTx(t.s.db.DB.Begin, t.tx)
-	sess, isSnap := assertAs(t.s.db.DB.Store.NewSnapshotSession, dtx.Session)
-	if !isSnap || sess == nil || sess.Snapshot == nil {
+	it := t.snapshotIter(&directIterOptions)
+	if it == nil {
 		return false, false, nil
 	}
-	it := sess.Iterator(&directIterOptions)
 	defer it.Close()
 	if !it.SeekPrefixGE(k) || !bytes.Equal(it.Key(), k) {
 		return false, true, it.Error()
@@ -226,6 +223,17 @@ func (t *Txn) snapshotGet(p *tablePlan, k []byte, dst dataflow.Row) (found, ok b
 		return true, true, nil
 	}
 	return true, true, decodeDocument(p, it.Value(), dst)
+}
+
+// snapshotIter returns an iterator over the snapshot of a read-only (or staged)
+// transaction, nil when its session is not the snapshot session expected.
+func (t *Txn) snapshotIter(opts *pebble.IterOptions) *pebble.Iterator {
+	dtx := internalTx(t.s.db.DB.Begin, t.tx)
+	sess, isSnap := assertAs(t.s.db.DB.Store.NewSnapshotSession, dtx.Session)
+	if !isSnap || sess == nil || sess.Snapshot == nil {
+		return nil
+	}
+	return sess.Iterator(opts)
 }
 
 // snapshotScan calls fn with the key and row of every row of p's table that the
@@ -248,13 +256,8 @@ func (t *Txn) snapshotScan(p *tablePlan, fn func(key []byte, row dataflow.Row) e
 			return false, nil
 		}
 		it = d.batch.NewIter(opts)
-	} else {
-		dtx := internalTx(t.s.db.DB.Begin, t.tx)
-		sess, isSnap := assertAs(t.s.db.DB.Store.NewSnapshotSession, dtx.Session)
-		if !isSnap || sess == nil || sess.Snapshot == nil {
-			return false, nil
-		}
-		it = sess.Iterator(opts)
+	} else if it = t.snapshotIter(opts); it == nil {
+		return false, nil
 	}
 	for it.First(); it.Valid(); it.Next() {
 		row := make(dataflow.Row, len(p.kinds))
@@ -351,7 +354,7 @@ func (t *Txn) directLayout(p *tablePlan) *directTable {
 		if err != nil {
 			return nil
 		}
-		dt.indexes = append(dt.indexes, directIndex{ns: namespacePrefix(int64(iinfo.StoreNamespace)), cols: ix.cols, pad: t.s.pad})
+		dt.indexes = append(dt.indexes, directIndex{ns: namespacePrefix(int64(iinfo.StoreNamespace)), cols: ix.cols})
 	}
 	return dt
 }
@@ -453,11 +456,12 @@ func (dt *directTable) document(p *tablePlan, id int64, row dataflow.Row) []byte
 }
 
 // indexKey returns the key of a row's entry in an index: the index's prefix, the values of
-// its columns and the row's Genji key as a blob (Genji's Index.Set).
-func (ix *directIndex) indexKey(row dataflow.Row, rowKey []byte) []byte {
+// its columns (padded: see appendDatum) and the row's Genji key as a blob (Genji's
+// Index.Set).
+func (ix *directIndex) indexKey(row dataflow.Row, rowKey []byte, pad bool) []byte {
 	k := append(make([]byte, 0, 64+len(rowKey)), ix.ns...)
 	for _, c := range ix.cols {
-		k = appendDatum(k, row[c], ix.pad)
+		k = appendDatum(k, row[c], pad)
 	}
 	return genjiEncodeBlob(k, rowKey)
 }
@@ -542,7 +546,7 @@ func (d *direct) insert(p *tablePlan, dt *directTable, id int64, row dataflow.Ro
 		return false, err
 	}
 	for i := range dt.indexes {
-		if err := d.set(dt.indexes[i].indexKey(row, k), genjiTombstone); err != nil {
+		if err := d.set(dt.indexes[i].indexKey(row, k, dt.pad), genjiTombstone); err != nil {
 			return false, err
 		}
 	}
@@ -555,7 +559,7 @@ func (d *direct) remove(dt *directTable, k []byte, old dataflow.Row) error {
 		return err
 	}
 	for i := range dt.indexes {
-		if err := d.delete(dt.indexes[i].indexKey(old, k)); err != nil {
+		if err := d.delete(dt.indexes[i].indexKey(old, k, dt.pad)); err != nil {
 			return err
 		}
 	}
@@ -577,10 +581,10 @@ func (d *direct) replace(p *tablePlan, dt *directTable, id int64, k []byte, old,
 		if same {
 			continue
 		}
-		if err := d.delete(ix.indexKey(old, k)); err != nil {
+		if err := d.delete(ix.indexKey(old, k, dt.pad)); err != nil {
 			return err
 		}
-		if err := d.set(ix.indexKey(row, k), genjiTombstone); err != nil {
+		if err := d.set(ix.indexKey(row, k, dt.pad), genjiTombstone); err != nil {
 			return err
 		}
 	}
